@@ -1,0 +1,38 @@
+/**
+ * @since 0.1.0
+ */
+
+/**
+ * APIError, ValueError and TransportError: the typed failures of every operation.
+ *
+ * @since 0.1.0
+ */
+export * as FleetError from "./FleetError.ts"
+
+/**
+ * fleet units, unit options and desired states: construction and immutable editing.
+ *
+ * @since 0.1.0
+ */
+export * as Unit from "./Unit.ts"
+
+/**
+ * What fleet's agents report about a unit on a machine.
+ *
+ * @since 0.1.0
+ */
+export * as UnitState from "./UnitState.ts"
+
+/**
+ * Cluster machines.
+ *
+ * @since 0.1.0
+ */
+export * as Machine from "./Machine.ts"
+
+/**
+ * go-systemd-compatible unit file parsing, serialization and hashing.
+ *
+ * @since 0.1.0
+ */
+export * as UnitFile from "./UnitFile.ts"
