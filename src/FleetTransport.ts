@@ -1,0 +1,129 @@
+/**
+ * The transports under the fleet client: Layers producing Effect's `HttpClient` for plain TCP, HTTPS (with TLS
+ * verification on by default) and unix sockets, each with a pooled, keep-alive connection pool that is closed
+ * when the layer's scope closes. `Fleet` is built over whatever `HttpClient` it is given, so these can be
+ * composed with your own middleware or replaced by your own client.
+ *
+ * @since 0.1.0
+ */
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { type Layer, Redacted } from "effect"
+import type { HttpClient } from "effect/http"
+import type { Endpoint } from "./Endpoint.ts"
+
+/**
+ * Connection pool settings shared by every transport.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PoolOptions {
+  /** Most connections open at once to the endpoint (default: unlimited, as undici). */
+  readonly connections?: number | undefined
+  /** How long an idle keep-alive connection stays open, in milliseconds (default 4000, as undici). */
+  readonly keepAliveTimeout?: number | undefined
+}
+
+/**
+ * TLS settings for HTTPS endpoints. The server's certificate is verified by default; `ca` adds trusted
+ * certificate authorities, `cert` and `key` present a client certificate. The key is a secret: pass it as `Redacted`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TlsOptions {
+  readonly ca?: string | Uint8Array | ReadonlyArray<string | Uint8Array> | undefined
+  readonly cert?: string | Uint8Array | undefined
+  readonly key?: Redacted.Redacted<string | Uint8Array> | undefined
+  /** Skip server verification. Off by default; turn it on only for a test server you control. */
+  readonly insecureSkipVerify?: boolean | undefined
+  /** The name to verify the certificate against, when it differs from the endpoint's host. */
+  readonly servername?: string | undefined
+}
+
+const toBuffer = (value: string | Uint8Array): string | Buffer =>
+  typeof value === "string" ? value : Buffer.from(value)
+
+const agentOptions = (pool: PoolOptions | undefined, connect: object = {}) => ({
+  ...(pool?.connections !== undefined ? { connections: pool.connections } : {}),
+  ...(pool?.keepAliveTimeout !== undefined ? { keepAliveTimeout: pool.keepAliveTimeout } : {}),
+  connect
+})
+
+/**
+ * An `HttpClient` over plain TCP.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerTcp = (options?: PoolOptions): Layer.Layer<HttpClient.HttpClient> =>
+  NodeHttpClient.layerUndiciOptions(agentOptions(options))
+
+/**
+ * An `HttpClient` over TLS, verifying the server's certificate unless told otherwise.
+ *
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import { FleetTransport } from "effect-fleet"
+ *
+ * const https = FleetTransport.layerHttps({
+ *   ca: "-----BEGIN CERTIFICATE-----...",
+ *   cert: "-----BEGIN CERTIFICATE-----...",
+ *   key: Redacted.make("-----BEGIN PRIVATE KEY-----...")
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerHttps = (options: TlsOptions & PoolOptions = {}): Layer.Layer<HttpClient.HttpClient> => {
+  const ca =
+    options.ca === undefined
+      ? undefined
+      : Array.isArray(options.ca)
+        ? options.ca.map(toBuffer)
+        : toBuffer(options.ca as string | Uint8Array)
+  return NodeHttpClient.layerUndiciOptions(
+    agentOptions(options, {
+      rejectUnauthorized: options.insecureSkipVerify !== true,
+      ...(ca !== undefined ? { ca } : {}),
+      ...(options.cert !== undefined ? { cert: toBuffer(options.cert) } : {}),
+      ...(options.key !== undefined ? { key: toBuffer(Redacted.value(options.key)) } : {}),
+      ...(options.servername !== undefined ? { servername: options.servername } : {})
+    })
+  )
+}
+
+/**
+ * An `HttpClient` whose connections go to a unix socket, whatever host the request URL names.
+ *
+ * @example
+ * ```ts
+ * import { FleetTransport } from "effect-fleet"
+ *
+ * const unix = FleetTransport.layerUnix("/var/run/fleet.sock")
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerUnix = (socketPath: string, options?: PoolOptions): Layer.Layer<HttpClient.HttpClient> =>
+  NodeHttpClient.layerUndiciOptions(agentOptions(options, { socketPath }))
+
+/**
+ * The transport an endpoint needs: TCP for `http://`, TLS for `https://`, a unix socket for `unix://` and
+ * `http+unix://`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  endpoint: Endpoint,
+  options: TlsOptions & PoolOptions = {}
+): Layer.Layer<HttpClient.HttpClient> =>
+  endpoint._tag === "Unix"
+    ? layerUnix(endpoint.socketPath, options)
+    : endpoint.secure
+      ? layerHttps(options)
+      : layerTcp(options)
