@@ -36,3 +36,24 @@ export * as Machine from "./Machine.ts"
  * @since 0.1.0
  */
 export * as UnitFile from "./UnitFile.ts"
+
+/**
+ * Endpoint strings: `http://`, `https://`, `http+unix://` and `unix://`.
+ *
+ * @since 0.1.0
+ */
+export * as Endpoint from "./Endpoint.ts"
+
+/**
+ * The fleet client: operations, lazy listings, and layers that connect it.
+ *
+ * @since 0.1.0
+ */
+export * as Fleet from "./Fleet.ts"
+
+/**
+ * HttpClient layers for TCP, HTTPS and unix sockets.
+ *
+ * @since 0.1.0
+ */
+export * as FleetTransport from "./FleetTransport.ts"
