@@ -6,6 +6,7 @@
  */
 import { Effect, FileSystem, Schema } from "effect"
 import { dual } from "effect/Function"
+import { type Pipeable, pipeArguments } from "effect/Pipeable"
 import { invalidStateMessage, ValueError } from "./FleetError.ts"
 import * as UnitFile from "./UnitFile.ts"
 
@@ -66,9 +67,10 @@ export const decodeDesiredState = (state: string): Effect.Effect<DesiredState, V
  * @category models
  */
 export class UnitOption extends Schema.Class<UnitOption>("effect-fleet/UnitOption")({
-  section: Schema.String,
-  name: Schema.String,
-  value: Schema.String
+  // fleet leaves empty fields out of its JSON (`omitempty`), so an option with an empty value comes back without one.
+  section: Schema.String.pipe(Schema.withDecodingDefaultKey(Effect.succeed(""))),
+  name: Schema.String.pipe(Schema.withDecodingDefaultKey(Effect.succeed(""))),
+  value: Schema.String.pipe(Schema.withDecodingDefaultKey(Effect.succeed("")))
 }) {}
 
 const emptyOptions: ReadonlyArray<UnitOption> = []
@@ -89,6 +91,19 @@ export class Unit extends Schema.Class<Unit>("effect-fleet/Unit")({
   currentState: Schema.optionalKey(DesiredState),
   machineID: Schema.optionalKey(Schema.String)
 }) {}
+
+/**
+ * Units are pipeable: `unit.pipe(Unit.addOption(...), Unit.withDesiredState("loaded"))`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Unit extends Pipeable {}
+
+Unit.prototype.pipe = function(this: Unit) {
+  // biome-ignore lint/complexity/noArguments: pipeArguments takes the call's arguments as they are
+  return pipeArguments(this, arguments)
+}
 
 /**
  * Builds a unit locally. Like python-fleet's `Unit()`, it defaults to `launched` with no options.
