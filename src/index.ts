@@ -57,3 +57,17 @@ export * as Fleet from "./Fleet.ts"
  * @since 0.1.0
  */
 export * as FleetTransport from "./FleetTransport.ts"
+
+/**
+ * A local fleet server: the whole fleet v1 API over an in-memory fleet, on a loopback port or a unix socket.
+ *
+ * @since 0.1.0
+ */
+export * as FleetServer from "./FleetServer.ts"
+
+/**
+ * Seeding, fault injection and observation of a local fleet (the server or the test layer).
+ *
+ * @since 0.1.0
+ */
+export * as FleetControl from "./FleetControl.ts"

@@ -1,0 +1,288 @@
+/**
+ * A local fleet: an in-memory fleet registry served over HTTP on a loopback TCP port and/or a unix socket, answering
+ * the whole fleet v1 API exactly as fleetd does (status codes, error bodies, headers, paging, validation), with
+ * simulated agents and a {@link FleetControl.FleetControl} service to seed it and inject faults.
+ *
+ * It serves with node's `http.createServer` rather than Effect's HTTP server: fleet compatibility needs byte-exact
+ * control over headers (fleet's `Server` header, Go's redirects, `HEAD` answers without bodies, every duplicate
+ * `Content-Type` a client sent) and over connections (destroying a socket before answering or halfway through a
+ * body), which a raw node server gives directly.
+ *
+ * @since 0.1.0
+ */
+import * as fs from "node:fs"
+import * as http from "node:http"
+import type * as net from "node:net"
+import { Context, Effect, Layer, Schema, type Scope } from "effect"
+import * as FleetControl from "./FleetControl.ts"
+import { ValueError } from "./FleetError.ts"
+import * as App from "./internal/app.ts"
+import { type Fault, Registry } from "./internal/registry.ts"
+
+/**
+ * The server could not start listening (address in use, permission denied, a socket path that already exists).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class FleetServerError extends Schema.TaggedError<FleetServerError>()("FleetServerError", {
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect())
+}) {}
+
+/**
+ * Where and how to serve.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** TCP port; `0` picks a free one. TCP is served when a port is given or when no `socketPath` is. */
+  readonly port?: number | undefined
+  /** TCP host (default `127.0.0.1`). */
+  readonly host?: string | undefined
+  /** Also (or only) serve on this unix socket; the file is removed when the server stops. */
+  readonly socketPath?: string | undefined
+  /** fleet's page size, `token_limit` (default 100). */
+  readonly tokenLimit?: number | undefined
+  /** Simulated agents (default) or none. */
+  readonly agents?: FleetControl.Agents | undefined
+  /** Initial content. */
+  readonly seed?: FleetControl.Seed | undefined
+  /** Initial content read from a JSON file (`{"machines":[...],"states":[...],"units":[...]}`), after `seed`. */
+  readonly seedFile?: string | undefined
+}
+
+/**
+ * The running server: where it listens, and its control service.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface FleetServerService {
+  /** The endpoint to give a client: `http://HOST:PORT` when TCP is served, else `unix://SOCKET`. */
+  readonly url: string
+  /** The bound TCP port, when TCP is served. */
+  readonly port: number | undefined
+  /** The TCP host, when TCP is served. */
+  readonly host: string | undefined
+  /** The unix socket path, when one is served. */
+  readonly socketPath: string | undefined
+  /** Seed, reset, inject faults, observe. */
+  readonly control: FleetControl.FleetControlService
+}
+
+/**
+ * The running local fleet server.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class FleetServer extends Context.Service<FleetServer, FleetServerService>()("effect-fleet/FleetServer") {}
+
+const collectHeaders = (rawHeaders: ReadonlyArray<string>): Record<string, Array<string>> => {
+  const headers: Record<string, Array<string>> = {}
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!.toLowerCase()
+    const values = headers[name]
+    if (values === undefined) headers[name] = [rawHeaders[i + 1]!]
+    else values.push(rawHeaders[i + 1]!)
+  }
+  return headers
+}
+
+const send = (res: http.ServerResponse, response: App.WireResponse): void => {
+  res.writeHead(response.status, response.headers)
+  res.end(response.body)
+}
+
+const truncate = (res: http.ServerResponse, response: App.WireResponse): void => {
+  // A body-less answer has nothing to cut: stand in a small JSON body so the client sees a body cut short.
+  const substitute = response.body.length < 2
+  const body = Buffer.from(substitute ? '{"units":[]}' : response.body, "utf8")
+  const headers = substitute
+    ? { Server: App.serverHeader, "Content-Type": "application/json" }
+    : { ...response.headers }
+  res.writeHead(substitute ? 200 : response.status, { ...headers, "Content-Length": String(body.length) })
+  res.write(body.subarray(0, Math.floor(body.length / 2)), () => res.socket?.destroy())
+}
+
+const actOut = (
+  registry: Registry,
+  fault: Fault | undefined,
+  request: App.WireRequest,
+  res: http.ServerResponse
+): void => {
+  if (fault === undefined) {
+    send(res, App.handle(registry, request))
+    return
+  }
+  switch (fault._tag) {
+    case "Unavailable":
+      send(res, App.unavailable(request))
+      break
+    case "Status":
+      send(res, App.raw(request, fault.status, fault.body, fault.contentType))
+      break
+    case "InvalidJson":
+      send(res, App.invalidJson(request))
+      break
+    case "Truncate":
+      truncate(res, App.handle(registry, request))
+      break
+    case "Reset":
+    case "Stall":
+      break
+  }
+}
+
+const listener =
+  (registry: Registry): http.RequestListener =>
+  (req, res) => {
+    const method = req.method ?? "GET"
+    const url = req.url ?? "/"
+    const fault = registry.admit(method, url)
+    if (fault?._tag === "Reset") {
+      req.socket.destroy()
+      return
+    }
+    const chunks: Array<Buffer> = []
+    req.on("data", (chunk: Buffer) => chunks.push(chunk))
+    req.on("end", () => {
+      const request: App.WireRequest = {
+        method,
+        url,
+        headers: collectHeaders(req.rawHeaders),
+        body: Buffer.concat(chunks).toString("utf8")
+      }
+      actOut(registry, fault, request, res)
+    })
+  }
+
+const listen = (
+  server: http.Server,
+  options: net.ListenOptions,
+  where: string
+): Effect.Effect<http.Server, FleetServerError> =>
+  Effect.callback<http.Server, FleetServerError>((resume) => {
+    const onError = (cause: Error) =>
+      resume(Effect.fail(new FleetServerError({ message: `cannot listen on ${where}: ${cause.message}`, cause })))
+    server.once("error", onError)
+    server.listen(options, () => {
+      server.off("error", onError)
+      resume(Effect.succeed(server))
+    })
+  })
+
+const close = (server: http.Server): Effect.Effect<void> =>
+  Effect.callback<void>((resume) => {
+    server.close(() => resume(Effect.void))
+    server.closeAllConnections()
+  })
+
+const serve = (
+  registry: Registry,
+  options: net.ListenOptions,
+  where: string,
+  socketPath?: string
+): Effect.Effect<http.Server, FleetServerError, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.suspend(() => {
+      const server = http.createServer(listener(registry))
+      // Parallel clients open many connections; never let a quiet keep-alive socket outlive a test by much.
+      server.keepAliveTimeout = 5_000
+      return listen(server, options, where)
+    }),
+    (server) =>
+      close(server).pipe(
+        Effect.andThen(
+          Effect.sync(() => {
+            if (socketPath !== undefined) fs.rmSync(socketPath, { force: true })
+          })
+        )
+      )
+  )
+
+const readSeedFile = (path: string): Effect.Effect<FleetControl.Seed, ValueError> =>
+  Effect.tryPromise({
+    try: () => fs.promises.readFile(path, "utf8"),
+    catch: (error) => new ValueError({ message: `cannot read seed file ${path}: ${String(error)}` })
+  }).pipe(Effect.flatMap(FleetControl.decodeSeedJson))
+
+const formatHost = (host: string): string => (host.includes(":") ? `[${host}]` : host)
+
+/**
+ * Starts a local fleet server in the current scope; it stops (and removes its socket file) when the scope closes.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { FleetServer } from "effect-fleet"
+ *
+ * const program = Effect.scoped(
+ *   Effect.gen(function* () {
+ *     const server = yield* FleetServer.make({ port: 0 })
+ *     console.log(server.url) // http://127.0.0.1:PORT
+ *   })
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  options: Options = {}
+): Effect.Effect<FleetServerService, ValueError | FleetServerError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const registry = new Registry({ tokenLimit: options.tokenLimit, agents: options.agents })
+    const control = FleetControl.make(registry)
+    if (options.seed !== undefined) yield* control.seed(options.seed)
+    if (options.seedFile !== undefined) yield* control.seed(yield* readSeedFile(options.seedFile))
+    const host = options.host ?? "127.0.0.1"
+    const tcp = options.port !== undefined || options.socketPath === undefined
+    let port: number | undefined
+    if (tcp) {
+      const server = yield* serve(registry, { port: options.port ?? 0, host }, `${host}:${options.port ?? 0}`)
+      const address = server.address()
+      port = typeof address === "object" && address !== null ? address.port : undefined
+    }
+    if (options.socketPath !== undefined) {
+      yield* serve(registry, { path: options.socketPath }, options.socketPath, options.socketPath)
+    }
+    return {
+      url: tcp ? `http://${formatHost(host)}:${port}` : `unix://${options.socketPath}`,
+      port,
+      host: tcp ? host : undefined,
+      socketPath: options.socketPath,
+      control
+    }
+  })
+
+/**
+ * Serves a local fleet for the lifetime of the layer, providing {@link FleetServer} (its address) and
+ * `FleetControl` (seeding, faults, observation).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { FleetControl, FleetServer, Machine } from "effect-fleet"
+ *
+ * const program = Effect.gen(function* () {
+ *   const server = yield* FleetServer.FleetServer
+ *   const control = yield* FleetControl.FleetControl
+ *   yield* control.seed({ machines: [new Machine.Machine({ id: "m1" })] })
+ *   return server.url
+ * }).pipe(Effect.provide(FleetServer.layer({ port: 0 })))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: Options = {}
+): Layer.Layer<FleetServer | FleetControl.FleetControl, ValueError | FleetServerError> =>
+  Layer.effectContext(
+    Effect.map(make(options), (server) =>
+      Context.make(FleetServer, server).pipe(Context.add(FleetControl.FleetControl, server.control))
+    )
+  )
