@@ -71,3 +71,10 @@ export * as FleetServer from "./FleetServer.ts"
  * @since 0.1.0
  */
 export * as FleetControl from "./FleetControl.ts"
+
+/**
+ * The test layer: the Fleet service over an in-memory fleet, no sockets.
+ *
+ * @since 0.1.0
+ */
+export * as FleetTest from "./FleetTest.ts"
