@@ -90,17 +90,12 @@ export class Unit extends Schema.Class<Unit>("effect-fleet/Unit")({
   desiredState: Schema.optionalKey(DesiredState),
   currentState: Schema.optionalKey(DesiredState),
   machineID: Schema.optionalKey(Schema.String)
-}) {}
+}) {
+  /** Units are pipeable: `unit.pipe(Unit.addOption(...), Unit.withDesiredState("loaded"))`. */
+  declare pipe: Pipeable["pipe"]
+}
 
-/**
- * Units are pipeable: `unit.pipe(Unit.addOption(...), Unit.withDesiredState("loaded"))`.
- *
- * @since 0.1.0
- * @category models
- */
-export interface Unit extends Pipeable {}
-
-Unit.prototype.pipe = function(this: Unit) {
+Unit.prototype.pipe = function (this: Unit) {
   // biome-ignore lint/complexity/noArguments: pipeArguments takes the call's arguments as they are
   return pipeArguments(this, arguments)
 }
