@@ -78,3 +78,10 @@ export * as FleetControl from "./FleetControl.ts"
  * @since 0.1.0
  */
 export * as FleetTest from "./FleetTest.ts"
+
+/**
+ * SSH tunnel transports: fleet behind `direct-tcpip`, `direct-streamlocal` or `fleetctl fd-forward` channels.
+ *
+ * @since 0.1.0
+ */
+export * as FleetSsh from "./FleetSsh.ts"

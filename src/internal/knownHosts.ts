@@ -1,0 +1,213 @@
+/**
+ * OpenSSH known_hosts files as fleetctl and OpenSSH read them, and appending in fleetctl's format so that fleetctl
+ * and effect-fleet can share one file.
+ */
+import { createHash, createHmac, timingSafeEqual } from "node:crypto"
+import { constants as fsConstants } from "node:fs"
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+
+/** One usable line of a known_hosts file. */
+export interface Entry {
+  readonly line: number
+  readonly marker: "revoked" | "cert-authority" | undefined
+  readonly hosts: HostField
+  readonly keyType: string
+  readonly key: Buffer
+}
+
+/** The host field: either comma-separated patterns or one hashed host. */
+export type HostField =
+  | { readonly _tag: "Patterns"; readonly patterns: ReadonlyArray<string> }
+  | { readonly _tag: "Hashed"; readonly salt: Buffer; readonly hash: Buffer }
+
+/** A key the file holds for a host. */
+export interface KnownKey {
+  readonly keyType: string
+  readonly fingerprint: string
+  readonly line: number
+}
+
+/** The outcome of looking a host's offered key up. */
+export type Lookup =
+  | { readonly _tag: "Match" }
+  | { readonly _tag: "Mismatch"; readonly known: ReadonlyArray<KnownKey> }
+  | { readonly _tag: "Revoked" }
+  | { readonly _tag: "Unknown" }
+
+/** The names a host may be listed under: as the user wrote it and as the address it resolved to. */
+export interface Host {
+  readonly host: string
+  readonly ip?: string | undefined
+  readonly port: number
+}
+
+const base64 = /^[A-Za-z0-9+/]+={0,2}$/
+
+const parseHostField = (field: string): HostField | undefined => {
+  if (field.startsWith("|1|")) {
+    const [salt, hash] = field.slice(3).split("|")
+    if (salt === undefined || hash === undefined || !base64.test(salt) || !base64.test(hash)) return undefined
+    return { _tag: "Hashed", salt: Buffer.from(salt, "base64"), hash: Buffer.from(hash, "base64") }
+  }
+  // Another hash scheme than |1| cannot be checked, so such a line names no host rather than every host.
+  if (field.startsWith("|")) return undefined
+  const patterns = field.split(",").filter((pattern) => pattern.length > 0)
+  return patterns.length === 0 ? undefined : { _tag: "Patterns", patterns }
+}
+
+/** Parses a known_hosts file, skipping blank lines, comments and lines it cannot use. */
+export const parse = (text: string): ReadonlyArray<Entry> => {
+  const entries: Array<Entry> = []
+  const lines = text.split(/\r?\n/)
+  for (let index = 0; index < lines.length; index++) {
+    const trimmed = (lines[index] ?? "").trim()
+    if (trimmed === "" || trimmed.startsWith("#")) continue
+    const fields = trimmed.split(/[ \t]+/)
+    let marker: Entry["marker"]
+    if (fields[0]?.startsWith("@")) {
+      const name = fields.shift()
+      if (name === "@revoked") marker = "revoked"
+      else if (name === "@cert-authority") marker = "cert-authority"
+      else continue
+    }
+    const [hostField, keyType, keyText] = fields
+    if (hostField === undefined || keyType === undefined || keyText === undefined || !base64.test(keyText)) continue
+    const hosts = parseHostField(hostField)
+    if (hosts === undefined) continue
+    entries.push({ line: index + 1, marker, hosts, keyType, key: Buffer.from(keyText, "base64") })
+  }
+  return entries
+}
+
+/** OpenSSH's wildcard match: `*` any run of characters, `?` exactly one. */
+export const matchPattern = (text: string, pattern: string): boolean => {
+  let t = 0
+  let p = 0
+  let starP = -1
+  let starT = 0
+  while (t < text.length) {
+    const c = pattern[p]
+    if (c === "*") {
+      starP = p++
+      starT = t
+    } else if (c !== undefined && (c === "?" || c === text[t])) {
+      p++
+      t++
+    } else if (starP !== -1) {
+      p = starP + 1
+      t = ++starT
+    } else {
+      return false
+    }
+  }
+  while (pattern[p] === "*") p++
+  return p === pattern.length
+}
+
+/** The name a host is listed under: bare for port 22, `[host]:port` otherwise. */
+export const hostName = (host: string, port: number): string => (port === 22 ? host : `[${host}]:${port}`)
+
+const matchesName = (hosts: HostField, name: string): boolean => {
+  if (hosts._tag === "Hashed") {
+    const digest = createHmac("sha1", hosts.salt).update(name).digest()
+    return digest.length === hosts.hash.length && timingSafeEqual(digest, hosts.hash)
+  }
+  const lower = name.toLowerCase()
+  let matched = false
+  for (const pattern of hosts.patterns) {
+    const negated = pattern.startsWith("!")
+    const glob = (negated ? pattern.slice(1) : pattern).toLowerCase()
+    if (matchPattern(lower, glob)) {
+      // A matching negation wins over every positive pattern on the line, as in OpenSSH.
+      if (negated) return false
+      matched = true
+    }
+  }
+  return matched
+}
+
+/** Whether an entry's host field names the host, under its given name or its address. */
+export const matchesHost = (entry: Entry, host: Host): boolean =>
+  names(host).some((name) => matchesName(entry.hosts, name))
+
+const names = (host: Host): ReadonlyArray<string> => {
+  const given = hostName(host.host, host.port)
+  if (host.ip === undefined || host.ip === host.host) return [given]
+  return [given, hostName(host.ip, host.port)]
+}
+
+/** The key type written at the start of an SSH public key blob. */
+export const keyTypeOf = (blob: Uint8Array): string => {
+  const buffer = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength)
+  if (buffer.length < 4) return "unknown"
+  const length = buffer.readUInt32BE(0)
+  return buffer.length < 4 + length ? "unknown" : buffer.subarray(4, 4 + length).toString("latin1")
+}
+
+/** OpenSSH's SHA256 fingerprint: `SHA256:` and the unpadded base64 of the key blob's digest. */
+export const fingerprint = (blob: Uint8Array): string =>
+  `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`
+
+/** Looks the offered key up for the host: a revoked key is refused even when another line lists it as known. */
+export const lookup = (entries: ReadonlyArray<Entry>, host: Host, blob: Uint8Array): Lookup => {
+  const offered = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength)
+  const known: Array<KnownKey> = []
+  let matched = false
+  for (const entry of entries) {
+    if (entry.marker === "cert-authority" || !matchesHost(entry, host)) continue
+    const same = entry.key.equals(offered)
+    if (entry.marker === "revoked") {
+      if (same) return { _tag: "Revoked" }
+      continue
+    }
+    if (same) matched = true
+    else known.push({ keyType: entry.keyType, fingerprint: fingerprint(entry.key), line: entry.line })
+  }
+  if (matched) return { _tag: "Match" }
+  return known.length > 0 ? { _tag: "Mismatch", known } : { _tag: "Unknown" }
+}
+
+/** The key types the file lists for a host, so the handshake can ask the server for a key that can be checked. */
+export const knownKeyTypes = (entries: ReadonlyArray<Entry>, host: Host): ReadonlyArray<string> => {
+  const types = new Set<string>()
+  for (const entry of entries) {
+    if (entry.marker === undefined && matchesHost(entry, host)) types.add(entry.keyType)
+  }
+  return [...types]
+}
+
+/** A line in fleetctl's format: the resolved address (bracketed with the port when it is not 22), type, key. */
+export const formatLine = (ip: string, port: number, blob: Uint8Array): string =>
+  `${hostName(ip, port)} ${keyTypeOf(blob)} ${Buffer.from(blob).toString("base64")}\n`
+
+/** Reads a known_hosts file; `undefined` when it does not exist or cannot be read. */
+export const readFile = async (file: string): Promise<string | undefined> => {
+  try {
+    return await fs.readFile(file, "utf8")
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Appends a line as fleetctl does: missing folders created 0700, a missing file created 0644, existing content
+ * never rewritten.
+ */
+export const appendLine = async (file: string, line: string): Promise<void> => {
+  await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 })
+  const handle = await fs.open(file, fsConstants.O_APPEND | fsConstants.O_CREAT | fsConstants.O_RDWR, 0o644)
+  try {
+    const { size } = await handle.stat()
+    let prefix = ""
+    if (size > 0) {
+      // A file whose last line lacks its newline would otherwise swallow the new entry.
+      const last = Buffer.alloc(1)
+      await handle.read(last, 0, 1, size - 1)
+      if (last[0] !== 0x0a) prefix = "\n"
+    }
+    await handle.write(prefix + line)
+  } finally {
+    await handle.close()
+  }
+}

@@ -1,0 +1,637 @@
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { Effect, Fiber, Layer, Redacted, Stream } from "effect"
+import { HttpClient } from "effect/http"
+import { execFileSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as net from "node:net"
+import * as path from "node:path"
+import { Endpoint, Fleet, FleetServer, FleetSsh, Unit } from "../src/index.ts"
+import { ValueError } from "../src/FleetError.ts"
+import { isTunnelFailure } from "../src/internal/tunnelFailure.ts"
+import { startTinyServer, type TinyServer } from "./support/httpServer.ts"
+import {
+  establishedOn,
+  freePort,
+  keygen,
+  type Sshd,
+  sshdAvailable,
+  startAgent,
+  startSshd,
+  waitFor
+} from "./support/sshd.ts"
+
+const available = sshdAvailable()
+if (!available) {
+  console.error(
+    "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n" +
+      "!! FleetSsh tests SKIPPED: /usr/sbin/sshd not found. Install openssh-server to run them. !!\n" +
+      "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
+  )
+}
+
+const getJson = (url: string) =>
+  HttpClient.get(url).pipe(
+    Effect.flatMap((response) => response.json),
+    Effect.map((body) => body as { readonly path: string; readonly method: string })
+  )
+
+/** The root cause chain of a failure, flattened, to find the TunnelFailure however deep undici put it. */
+const causes = (error: unknown): Array<unknown> => {
+  const chain: Array<unknown> = []
+  let current: unknown = error
+  for (let depth = 0; depth < 10 && current !== undefined && current !== null; depth++) {
+    chain.push(current)
+    const next = current as { cause?: unknown; reason?: unknown }
+    current = next.reason !== undefined && typeof next.reason === "object" ? next.reason : next.cause
+  }
+  return chain
+}
+
+/** A TCP server that accepts and never says a word, counting the connections still open. */
+const silentServer = Effect.acquireRelease(
+  Effect.promise(
+    () =>
+      new Promise<{
+        readonly server: net.Server
+        readonly sockets: Set<net.Socket>
+        readonly port: number
+        readonly open: () => number
+      }>((resolve) => {
+        const sockets = new Set<net.Socket>()
+        const server = net.createServer((socket) => {
+          sockets.add(socket)
+          socket.on("close", () => sockets.delete(socket))
+          socket.on("error", () => {})
+          // Reading (and dropping) the client's bytes is what lets the server see it hang up.
+          socket.resume()
+        })
+        server.listen(0, "127.0.0.1", () => {
+          const address = server.address()
+          const port = typeof address === "object" && address !== null ? address.port : 0
+          resolve({ server, sockets, port, open: () => sockets.size })
+        })
+      })
+  ),
+  ({ server, sockets }) =>
+    Effect.promise(() => {
+      for (const socket of sockets) socket.destroy()
+      return new Promise<void>((resolve) => server.close(() => resolve()))
+    })
+)
+
+describe.skipIf(!available)("FleetSsh", () => {
+  let sshd: Sshd
+  let server: TinyServer
+  let knownHosts: string
+  let tcp: Endpoint.Endpoint
+  let unix: Endpoint.Endpoint
+  let unixPython: Endpoint.Endpoint
+
+  beforeAll(async () => {
+    sshd = await startSshd()
+    server = await startTinyServer()
+    knownHosts = path.join(sshd.dir, "known_hosts")
+    const [type, key] = sshd.hostPublicKey.split(" ")
+    fs.writeFileSync(knownHosts, `# the test host\n[127.0.0.1]:${sshd.port} ${type} ${key}\n`)
+    tcp = Effect.runSync(Endpoint.parse(`http://127.0.0.1:${server.port}`))
+    unix = Effect.runSync(Endpoint.parse(`unix://${server.socketPath}`))
+    unixPython = Effect.runSync(Endpoint.parse(`http+unix://${encodeURIComponent(server.socketPath)}`))
+  })
+
+  afterAll(async () => {
+    await server?.close()
+    await sshd?.stop()
+  })
+
+  const options = (endpoint: Endpoint.Endpoint, extra: Partial<FleetSsh.Options> = {}): FleetSsh.Options => ({
+    tunnel: `127.0.0.1:${sshd.port}`,
+    endpoint,
+    username: "root",
+    agent: "",
+    privateKey: sshd.userPrivateKey,
+    knownHostsFile: knownHosts,
+    ...extra
+  })
+
+  const buildError = <E>(layer: Layer.Layer<HttpClient.HttpClient, E>) =>
+    Layer.build(layer).pipe(Effect.flip, Effect.scoped)
+
+  it.effect("reaches a TCP endpoint through direct-tcpip channels, kept alive across requests", () =>
+    Effect.gen(function* () {
+      const before = server.connections()
+      const first = yield* getJson(`${tcp.baseUrl}/fleet/v1/units`)
+      expect(first).toEqual({ path: "/fleet/v1/units", method: "GET" })
+      for (let i = 0; i < 9; i++) yield* getJson(`${tcp.baseUrl}/fleet/v1/machines`)
+      // undici opens a second connection for the request right after the first (it does so over plain TCP too),
+      // then reuses them: ten requests, at most two channels.
+      expect(server.connections() - before).toBeLessThanOrEqual(2)
+      expect(sshd.sessions()).toBeGreaterThan(0)
+    }).pipe(Effect.provide(FleetSsh.layer(options(tcp))))
+  )
+
+  it.effect("reaches a unix-socket endpoint (unix://) through direct-streamlocal", () =>
+    Effect.gen(function* () {
+      expect(unix.baseUrl).toBe("http://localhost")
+      const body = yield* getJson(`${unix.baseUrl}/fleet/v1/units`)
+      expect(body.path).toBe("/fleet/v1/units")
+    }).pipe(Effect.provide(FleetSsh.layer(options(unix))))
+  )
+
+  it.effect("reaches a unix-socket endpoint (http+unix://) through direct-streamlocal", () =>
+    Effect.gen(function* () {
+      const body = yield* getJson(`${unixPython.baseUrl}/fleet/v1/unitState`)
+      expect(body.path).toBe("/fleet/v1/unitState")
+    }).pipe(Effect.provide(FleetSsh.layer(options(unixPython))))
+  )
+
+  it.effect("reaches a unix-socket endpoint with fleetctl fd-forward", () =>
+    Effect.gen(function* () {
+      const first = yield* getJson(`${unix.baseUrl}/fleet/v1/units`)
+      const second = yield* getJson(`${unix.baseUrl}/fleet/v1/machines`)
+      expect([first.path, second.path]).toEqual(["/fleet/v1/units", "/fleet/v1/machines"])
+    }).pipe(Effect.provide(FleetSsh.layer(options(unix, { unixSocketMethod: "fd-forward" }))))
+  )
+
+  const hostLine = () => {
+    const [type, key] = sshd.hostPublicKey.split(" ")
+    return { type: type ?? "", key: key ?? "" }
+  }
+
+  const sshKeygenFingerprint = (publicKeyFile: string) =>
+    execFileSync("ssh-keygen", ["-l", "-E", "sha256", "-f", publicKeyFile], { encoding: "utf8" }).split(" ")[1]
+
+  const message = (error: unknown) => (error as { message: string }).message
+
+  it.effect("a socket missing on the tunnel host fails the request with a TunnelFailure (streamlocal)", () =>
+    Effect.gen(function* () {
+      const error = yield* getJson("http://localhost/fleet/v1/units").pipe(Effect.flip)
+      const failure = causes(error).find(isTunnelFailure)
+      expect(message(failure)).toMatch(/^SSH channel to \/nonexistent\/fleet\.sock refused: /)
+    }).pipe(Effect.provide(FleetSsh.layer(options(Effect.runSync(Endpoint.parse("unix:///nonexistent/fleet.sock"))))))
+  )
+
+  it.effect("a socket missing on the tunnel host fails the request with a TunnelFailure (fd-forward)", () =>
+    Effect.gen(function* () {
+      const error = yield* getJson("http://localhost/fleet/v1/units").pipe(Effect.flip)
+      const failure = causes(error).find(isTunnelFailure)
+      expect(message(failure)).toContain(
+        "fleetctl fd-forward /nonexistent/fleet.sock on the tunnel host exited with code 1"
+      )
+      expect(message(failure)).toContain("ENOENT")
+    }).pipe(
+      Effect.provide(
+        FleetSsh.layer(
+          options(Effect.runSync(Endpoint.parse("unix:///nonexistent/fleet.sock")), { unixSocketMethod: "fd-forward" })
+        )
+      )
+    )
+  )
+
+  describe("known_hosts", () => {
+    it.effect("refuses an unknown host and says how to add it", () =>
+      Effect.gen(function* () {
+        const file = path.join(sshd.dir, "kh-unknown")
+        fs.writeFileSync(
+          file,
+          "[127.0.0.1]:1 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDbLYfLfDAFRnBmcPjUozmHz7gbLNMu6WSZDN0sKdrJT\n"
+        )
+        const error = yield* buildError(FleetSsh.layer(options(tcp, { knownHostsFile: file })))
+        expect(error).toBeInstanceOf(ValueError)
+        expect(message(error)).toContain(`the host [127.0.0.1]:${sshd.port} is not in ${file}`)
+        expect(message(error)).toContain(`ssh-keyscan -p ${sshd.port} 127.0.0.1 >> ${file}`)
+        expect(message(error)).toContain(`strictHostKeyChecking: "accept-new"`)
+        expect(message(error)).toContain(sshKeygenFingerprint(`${sshd.hostKeyFile}.pub`))
+      })
+    )
+
+    it.effect("refuses a changed key, showing both SHA256 fingerprints as ssh-keygen prints them", () =>
+      Effect.gen(function* () {
+        const other = keygen(path.join(sshd.dir, `other-${Date.now()}`))
+        const file = path.join(sshd.dir, "kh-changed")
+        const [type, key] = other.publicKey.split(" ")
+        fs.writeFileSync(file, `[127.0.0.1]:${sshd.port} ${type} ${key}\n`)
+        const error = yield* buildError(FleetSsh.layer(options(tcp, { knownHostsFile: file })))
+        const offered = sshKeygenFingerprint(`${sshd.hostKeyFile}.pub`)
+        const known = sshKeygenFingerprint(
+          path.join(sshd.dir, `${fs.readdirSync(sshd.dir).find((f) => f.startsWith("other-") && f.endsWith(".pub"))}`)
+        )
+        expect(message(error)).toContain("REMOTE HOST IDENTIFICATION HAS CHANGED")
+        expect(message(error)).toContain(`host key of [127.0.0.1]:${sshd.port} has changed`)
+        expect(offered).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/)
+        expect(message(error)).toContain(offered)
+        expect(message(error)).toContain(known)
+        expect(offered).not.toBe(known)
+      })
+    )
+
+    it.effect("accepts a hashed entry (ssh-keygen -H) and refuses one hashed for another port", () =>
+      Effect.gen(function* () {
+        const { type, key } = hostLine()
+        const good = path.join(sshd.dir, "kh-hashed")
+        fs.writeFileSync(good, `[127.0.0.1]:${sshd.port} ${type} ${key}\n`)
+        execFileSync("ssh-keygen", ["-q", "-H", "-f", good], { stdio: "ignore" })
+        expect(fs.readFileSync(good, "utf8")).toMatch(/^\|1\|[^ ]+ ssh-ed25519 /)
+        const body = yield* getJson(`${tcp.baseUrl}/hashed`).pipe(
+          Effect.provide(FleetSsh.layer(options(tcp, { knownHostsFile: good })))
+        )
+        expect(body.path).toBe("/hashed")
+        const bad = path.join(sshd.dir, "kh-hashed-other")
+        fs.writeFileSync(bad, `[127.0.0.1]:${sshd.port + 1} ${type} ${key}\n`)
+        execFileSync("ssh-keygen", ["-q", "-H", "-f", bad], { stdio: "ignore" })
+        const error = yield* buildError(FleetSsh.layer(options(tcp, { knownHostsFile: bad })))
+        expect(message(error)).toContain("is not in")
+      })
+    )
+
+    it.effect("refuses a key marked @revoked even when another line lists it", () =>
+      Effect.gen(function* () {
+        const { type, key } = hostLine()
+        const file = path.join(sshd.dir, "kh-revoked")
+        fs.writeFileSync(file, `[127.0.0.1]:${sshd.port} ${type} ${key}\n@revoked * ${type} ${key}\n`)
+        const error = yield* buildError(FleetSsh.layer(options(tcp, { knownHostsFile: file })))
+        expect(message(error)).toContain("revoked")
+        expect(message(error)).toContain(file)
+      })
+    )
+
+    it.effect("fails before connecting when the file is missing in strict mode (python-fleet's message)", () =>
+      Effect.gen(function* () {
+        const file = path.join(sshd.dir, "no-such-dir", "known_hosts")
+        const error = yield* buildError(FleetSsh.layer(options(tcp, { knownHostsFile: file })))
+        expect(message(error)).toBe(
+          `Strict Host Key Checking is enabled, but hosts file (${file}) does not exist or is unreadable.`
+        )
+      })
+    )
+
+    it.effect("accept-new appends one line in fleetctl's format; strict mode then accepts the host", () =>
+      Effect.gen(function* () {
+        const folder = path.join(sshd.dir, "home", ".fleetctl")
+        const file = path.join(folder, "known_hosts")
+        const { type, key } = hostLine()
+        const first = yield* getJson(`${tcp.baseUrl}/new`).pipe(
+          Effect.provide(FleetSsh.layer(options(tcp, { knownHostsFile: file, strictHostKeyChecking: "accept-new" })))
+        )
+        expect(first.path).toBe("/new")
+        expect(fs.readFileSync(file, "utf8")).toBe(`[127.0.0.1]:${sshd.port} ${type} ${key}\n`)
+        expect(fs.statSync(folder).mode & 0o777).toBe(0o700)
+        expect(fs.statSync(file).mode & 0o777).toBe(0o644)
+        // OpenSSH itself reads the line back.
+        const found = execFileSync("ssh-keygen", ["-F", `[127.0.0.1]:${sshd.port}`, "-f", file], { encoding: "utf8" })
+        expect(found).toContain(key)
+        const second = yield* getJson(`${tcp.baseUrl}/again`).pipe(
+          Effect.provide(FleetSsh.layer(options(tcp, { knownHostsFile: file, strictHostKeyChecking: true })))
+        )
+        expect(second.path).toBe("/again")
+        yield* Layer.build(
+          FleetSsh.layer(options(tcp, { knownHostsFile: file, strictHostKeyChecking: "accept-new" }))
+        ).pipe(Effect.scoped)
+        expect(
+          fs
+            .readFileSync(file, "utf8")
+            .split("\n")
+            .filter((line) => line !== "")
+        ).toHaveLength(1)
+      })
+    )
+
+    it.effect("accept-new still refuses a changed key and leaves the file alone", () =>
+      Effect.gen(function* () {
+        const other = keygen(path.join(sshd.dir, `changed-${Date.now()}`))
+        const file = path.join(sshd.dir, "kh-accept-new-changed")
+        const [type, key] = other.publicKey.split(" ")
+        const content = `[127.0.0.1]:${sshd.port} ${type} ${key}\n`
+        fs.writeFileSync(file, content)
+        const error = yield* buildError(
+          FleetSsh.layer(options(tcp, { knownHostsFile: file, strictHostKeyChecking: "accept-new" }))
+        )
+        expect(message(error)).toContain("HAS CHANGED")
+        expect(fs.readFileSync(file, "utf8")).toBe(content)
+      })
+    )
+
+    it.effect("strict checking off accepts any key and neither reads nor writes the file", () =>
+      Effect.gen(function* () {
+        const file = path.join(sshd.dir, "never", "known_hosts")
+        const body = yield* getJson(`${tcp.baseUrl}/lax`).pipe(
+          Effect.provide(FleetSsh.layer(options(tcp, { knownHostsFile: file, strictHostKeyChecking: false })))
+        )
+        expect(body.path).toBe("/lax")
+        expect(fs.existsSync(path.dirname(file))).toBe(false)
+      })
+    )
+  })
+
+  describe("connection errors", () => {
+    it.effect("a port nothing listens on: Unable to connect to <host>:<port>", () =>
+      Effect.gen(function* () {
+        const port = yield* Effect.promise(freePort)
+        const error = yield* buildError(FleetSsh.layer(options(tcp, { tunnel: `127.0.0.1:${port}` })))
+        expect(message(error)).toMatch(new RegExp(`^Unable to connect to 127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`))
+      })
+    )
+
+    it.effect("an unresolvable host: <host> could not be resolved.", () =>
+      Effect.gen(function* () {
+        const error = yield* buildError(FleetSsh.layer(options(tcp, { tunnel: "nonexistent.invalid:22" })))
+        expect(message(error)).toBe("nonexistent.invalid could not be resolved.")
+      })
+    )
+
+    it.effect("an invalid port: <port> is not a valid TCP port", () =>
+      Effect.gen(function* () {
+        expect(message(yield* buildError(FleetSsh.layer(options(tcp, { tunnel: "127.0.0.1:99999" }))))).toBe(
+          "99999 is not a valid TCP port"
+        )
+        expect(message(yield* buildError(FleetSsh.layer(options(tcp, { tunnel: "host:ssh" }))))).toBe(
+          "ssh is not a valid TCP port"
+        )
+        expect(message(yield* buildError(FleetSsh.layer(options(tcp, { tunnel: "[::1]:0" }))))).toBe(
+          "0 is not a valid TCP port"
+        )
+      })
+    )
+
+    it.effect("an IPv6 tunnel is written [addr]:port", () =>
+      Effect.gen(function* () {
+        const port = yield* Effect.promise(freePort)
+        const error = yield* buildError(FleetSsh.layer(options(tcp, { tunnel: `[::1]:${port}` })))
+        expect(message(error)).toMatch(new RegExp(`^Unable to connect to \\[::1\\]:${port}: `))
+      })
+    )
+
+    it.effect("times out against a server that accepts TCP but never speaks SSH", () =>
+      Effect.gen(function* () {
+        const silent = yield* silentServer
+        const error = yield* buildError(
+          FleetSsh.layer(options(tcp, { tunnel: `127.0.0.1:${silent.port}`, timeout: "500 millis" }))
+        )
+        expect(message(error)).toBe("Unable to connect via ssh: timed out after 500 ms while initiating SSH connection")
+        yield* Effect.promise(() => waitFor(() => silent.open() === 0, "the silent connection to be closed"))
+      })
+    )
+
+    it.effect("interrupting the build closes the half-made connection", () =>
+      Effect.gen(function* () {
+        const silent = yield* silentServer
+        const fiber = yield* Layer.build(
+          FleetSsh.layer(options(tcp, { tunnel: `127.0.0.1:${silent.port}`, timeout: "1 minute" }))
+        ).pipe(Effect.scoped, Effect.forkChild)
+        yield* Effect.promise(() => waitFor(() => silent.open() === 1, "the connection"))
+        yield* Fiber.interrupt(fiber)
+        yield* Effect.promise(() => waitFor(() => silent.open() === 0, "the connection to be closed"))
+      })
+    )
+
+    it.effect("a key the server does not accept: Unable to connect via ssh: authentication failed", () =>
+      Effect.gen(function* () {
+        const stranger = keygen(path.join(sshd.dir, `stranger-${Date.now()}`))
+        const error = yield* buildError(FleetSsh.layer(options(tcp, { privateKey: stranger.privateKey })))
+        expect(message(error)).toMatch(/^Unable to connect via ssh: authentication failed for user root/)
+        expect(message(error)).not.toContain("PRIVATE KEY")
+      })
+    )
+  })
+
+  describe("authentication", () => {
+    it.effect("through a real ssh-agent", () =>
+      Effect.gen(function* () {
+        const agent = yield* Effect.acquireRelease(
+          Effect.promise(() => startAgent(sshd.dir, [sshd.userKeyFile])),
+          (agent) => Effect.promise(() => agent.stop())
+        )
+        const body = yield* getJson(`${tcp.baseUrl}/agent`).pipe(
+          Effect.provide(FleetSsh.layer(options(tcp, { agent: agent.socket, privateKey: undefined })))
+        )
+        expect(body.path).toBe("/agent")
+      })
+    )
+
+    it.effect("the agent first, then the explicit key when the agent's keys are refused", () =>
+      Effect.gen(function* () {
+        const strangerFile = path.join(sshd.dir, `agent-stranger-${Date.now()}`)
+        keygen(strangerFile)
+        const agent = yield* Effect.acquireRelease(
+          Effect.promise(() => startAgent(sshd.dir, [strangerFile])),
+          (agent) => Effect.promise(() => agent.stop())
+        )
+        const body = yield* getJson(`${tcp.baseUrl}/fallback`).pipe(
+          Effect.provide(FleetSsh.layer(options(tcp, { agent: agent.socket })))
+        )
+        expect(body.path).toBe("/fallback")
+      })
+    )
+
+    it.effect("an encrypted key file with its passphrase as Redacted; a wrong passphrase is a ValueError", () =>
+      Effect.gen(function* () {
+        const file = path.join(sshd.dir, `encrypted-${Date.now()}`)
+        const encrypted = keygen(file, "ed25519", "correct horse")
+        fs.appendFileSync(path.join(sshd.dir, "authorized_keys"), `${encrypted.publicKey}\n`)
+        const body = yield* getJson(`${tcp.baseUrl}/encrypted`).pipe(
+          Effect.provide(
+            FleetSsh.layer(
+              options(tcp, {
+                privateKey: fs.readFileSync(file),
+                passphrase: Redacted.make("correct horse")
+              })
+            )
+          )
+        )
+        expect(body.path).toBe("/encrypted")
+        const error = yield* buildError(
+          FleetSsh.layer(
+            options(tcp, {
+              privateKey: encrypted.privateKey,
+              passphrase: Redacted.make("wrong")
+            })
+          )
+        )
+        expect(message(error)).toMatch(/^Unable to use the private key: /)
+        expect(message(error)).not.toContain("wrong")
+      })
+    )
+
+    it.effect("the default key files under ~/.ssh", () =>
+      Effect.gen(function* () {
+        const home = path.join(sshd.dir, `home-${Date.now()}`)
+        fs.mkdirSync(path.join(home, ".ssh"), { recursive: true })
+        fs.copyFileSync(sshd.userKeyFile, path.join(home, ".ssh", "id_ed25519"))
+        const saved = process.env.HOME
+        yield* Effect.acquireRelease(
+          Effect.sync(() => {
+            process.env.HOME = home
+          }),
+          () =>
+            Effect.sync(() => {
+              process.env.HOME = saved
+            })
+        )
+        const body = yield* getJson(`${tcp.baseUrl}/default-key`).pipe(
+          Effect.provide(FleetSsh.layer(options(tcp, { privateKey: undefined })))
+        )
+        expect(body.path).toBe("/default-key")
+      })
+    )
+  })
+
+  describe("connection lifecycle", () => {
+    const established = () => establishedOn(sshd.port)
+    const settle = (what: string, check: () => boolean) => Effect.promise(() => waitFor(check, what))
+
+    it.effect("one SSH connection per layer, gone (as sshd sees it) when the scope closes", () =>
+      Effect.gen(function* () {
+        yield* settle("no SSH connection from earlier tests", () => established() === 0)
+        yield* Effect.gen(function* () {
+          const context = yield* Layer.build(FleetSsh.layer(options(tcp)))
+          for (let i = 0; i < 5; i++) {
+            yield* getJson(`${tcp.baseUrl}/scoped/${i}`).pipe(Effect.provide(context))
+          }
+          const body = yield* getJson(`${unix.baseUrl}/other`).pipe(Effect.provide(context))
+          expect(body.path).toBe("/other")
+          expect(established()).toBe(1)
+        }).pipe(Effect.scoped)
+        yield* settle("sshd to see the disconnect", () => established() === 0 && sshd.sessions() === 0)
+      })
+    )
+
+    it.effect("a caller-owned connection carries the requests and stays open after the scope closes", () =>
+      Effect.gen(function* () {
+        const { Client } = yield* Effect.promise(() => import("ssh2"))
+        const client = yield* Effect.acquireRelease(
+          Effect.callback<InstanceType<typeof Client>, Error>((resume) => {
+            const client = new Client()
+            client.once("ready", () => resume(Effect.succeed(client)))
+            client.once("error", (error) => resume(Effect.fail(error)))
+            client.connect({ host: "127.0.0.1", port: sshd.port, username: "root", privateKey: sshd.userPrivateKey })
+          }),
+          (client) => Effect.sync(() => client.end())
+        )
+        yield* Effect.gen(function* () {
+          const body = yield* getJson(`${unix.baseUrl}/owned`)
+          expect(body.path).toBe("/owned")
+          const fd = yield* getJson(`${tcp.baseUrl}/owned-tcp`).pipe(
+            Effect.provide(FleetSsh.layerClient(client, { endpoint: tcp }))
+          )
+          expect(fd.path).toBe("/owned-tcp")
+        }).pipe(Effect.provide(FleetSsh.layerClient(client, { endpoint: unix })))
+        // Still usable: a new layer over the same connection works after the first one's scope closed.
+        expect(established()).toBe(1)
+        const again = yield* getJson(`${unix.baseUrl}/owned-again`).pipe(
+          Effect.provide(FleetSsh.layerClient(client, { endpoint: unix, unixSocketMethod: "fd-forward" }))
+        )
+        expect(again.path).toBe("/owned-again")
+        expect(established()).toBe(1)
+      })
+    )
+
+    it.effect("sshd killed between requests and restarted: the next request reconnects", () =>
+      Effect.gen(function* () {
+        const first = yield* getJson(`${tcp.baseUrl}/before-kill`)
+        expect(first.path).toBe("/before-kill")
+        yield* Effect.promise(() => sshd.kill())
+        yield* Effect.promise(() => sshd.start())
+        const second = yield* getJson(`${tcp.baseUrl}/after-restart`)
+        expect(second.path).toBe("/after-restart")
+        expect(established()).toBe(1)
+      }).pipe(Effect.provide(FleetSsh.layer(options(tcp))))
+    )
+
+    it.effect("a request in flight when the connection drops fails with a TunnelFailure", () =>
+      Effect.gen(function* () {
+        yield* getJson(`${tcp.baseUrl}/warm-up`)
+        const held = server.hold("/hold/in-flight")
+        const fiber = yield* getJson(`${tcp.baseUrl}/hold/in-flight`).pipe(Effect.flip, Effect.forkChild)
+        yield* Effect.promise(() => held)
+        yield* Effect.promise(() => sshd.kill())
+        const error = yield* Fiber.join(fiber)
+        expect(error._tag).toBe("HttpClientError")
+        expect(causes(error).some(isTunnelFailure)).toBe(true)
+        yield* Effect.promise(() => sshd.start())
+        const after = yield* getJson(`${tcp.baseUrl}/after-drop`)
+        expect(after.path).toBe("/after-drop")
+      }).pipe(Effect.provide(FleetSsh.layer(options(tcp))))
+    )
+
+    it.effect("a reconnect checks the host key again: a changed key fails the request with a TunnelFailure", () =>
+      Effect.gen(function* () {
+        const file = path.join(sshd.dir, "kh-reconnect")
+        const { type, key } = hostLine()
+        fs.writeFileSync(file, `[127.0.0.1]:${sshd.port} ${type} ${key}\n`)
+        yield* Effect.gen(function* () {
+          yield* getJson(`${tcp.baseUrl}/before`)
+          yield* Effect.promise(() => sshd.kill())
+          yield* Effect.promise(() => sshd.start())
+          const other = keygen(path.join(sshd.dir, `rekey-${Date.now()}`)).publicKey.split(" ")
+          fs.writeFileSync(file, `[127.0.0.1]:${sshd.port} ${other[0]} ${other[1]}\n`)
+          const error = yield* getJson(`${tcp.baseUrl}/after`).pipe(Effect.flip)
+          const failure = causes(error).find(isTunnelFailure)
+          expect(failure).toBeDefined()
+          expect(message(failure)).toContain("HAS CHANGED")
+        }).pipe(Effect.provide(FleetSsh.layer(options(tcp, { knownHostsFile: file }))))
+      })
+    )
+  })
+
+  describe("Fleet through the tunnel", () => {
+    const fleetLayer = (input: string, extra: Partial<FleetSsh.Options> = {}) =>
+      Layer.unwrap(
+        Effect.map(Endpoint.parse(input), (endpoint) =>
+          Fleet.layerHttpClient({ baseUrl: endpoint.baseUrl, endpoint: input }).pipe(
+            Layer.provide(FleetSsh.layer(options(endpoint, extra)))
+          )
+        )
+      )
+
+    const everyOperation = (name: string) =>
+      Effect.gen(function* () {
+        const unit = Unit.make({
+          desiredState: "loaded",
+          options: [new Unit.UnitOption({ section: "Service", name: "ExecStart", value: "/usr/bin/sleep 1d" })]
+        })
+        const created = yield* Fleet.createUnit(name, unit)
+        expect(created.name).toBe(name)
+        expect(created.options).toEqual(unit.options)
+        expect((yield* Fleet.getUnit(name)).desiredState).toBe("loaded")
+        expect((yield* Stream.runCollect(Fleet.listUnits())).map((u) => u.name)).toContain(name)
+        expect((yield* Fleet.setUnitDesiredState(name, "inactive")).desiredState).toBe("inactive")
+        yield* Stream.runCollect(Fleet.listUnitStates({ unitName: name }))
+        yield* Stream.runCollect(Fleet.listMachines())
+        yield* Fleet.destroyUnit(name)
+        const missing = yield* Fleet.getUnit(name).pipe(Effect.flip)
+        expect(missing).toMatchObject({ _tag: "APIError", code: 404 })
+      })
+
+    it.effect("every operation, to the TCP endpoint and to the unix socket (both spellings, both methods)", () =>
+      Effect.gen(function* () {
+        const fleet = yield* FleetServer.FleetServer
+        const socket = fleet.socketPath ?? ""
+        yield* everyOperation("tcp@1.service").pipe(Effect.provide(fleetLayer(`http://127.0.0.1:${fleet.port}`)))
+        yield* everyOperation("unix@1.service").pipe(Effect.provide(fleetLayer(`unix://${socket}`)))
+        yield* everyOperation("python@1.service").pipe(
+          Effect.provide(fleetLayer(`http+unix://${encodeURIComponent(socket)}`))
+        )
+        yield* everyOperation("fd@1.service").pipe(
+          Effect.provide(fleetLayer(`unix://${socket}`, { unixSocketMethod: "fd-forward" }))
+        )
+      }).pipe(
+        Effect.provide(FleetServer.layer({ port: 0, socketPath: path.join(sshd.dir, `fleet-${Date.now()}.sock`) }))
+      )
+    )
+
+    it.effect("a tunnel that cannot be re-established is a TransportError with reason Tunnel", () =>
+      Effect.gen(function* () {
+        const fleet = yield* FleetServer.FleetServer
+        const error = yield* Effect.gen(function* () {
+          yield* Stream.runCollect(Fleet.listUnits())
+          yield* Effect.promise(() => sshd.kill())
+          return yield* Stream.runCollect(Fleet.listUnits()).pipe(Effect.flip)
+        }).pipe(
+          Effect.provide(fleetLayer(`unix://${fleet.socketPath}`)),
+          Effect.ensuring(Effect.promise(() => sshd.start()))
+        )
+        expect(error).toMatchObject({ _tag: "TransportError", reason: "Tunnel" })
+        expect(error.message).toContain(`Unable to connect to 127.0.0.1:${sshd.port}`)
+      }).pipe(Effect.provide(FleetServer.layer({ socketPath: path.join(sshd.dir, `fleet-${Date.now()}.sock`) })))
+    )
+  })
+})

@@ -1,0 +1,150 @@
+import { describe, expect, it } from "@effect/vitest"
+import { execFileSync } from "node:child_process"
+import { createHmac, randomBytes } from "node:crypto"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import * as KnownHosts from "../src/internal/knownHosts.ts"
+
+// Two real ed25519 public key blobs (base64 as in a .pub file).
+const keyA = "AAAAC3NzaC1lZDI1NTE5AAAAIDbLYfLfDAFRnBmcPjUozmHz7gbLNMu6WSZDN0sKdrJT"
+const keyB = "AAAAC3NzaC1lZDI1NTE5AAAAIHPmH0c+fWBUxYc2H3a0O2vTG6KcGw0Hj7cZRpB0vr7w"
+const blobA = Buffer.from(keyA, "base64")
+const blobB = Buffer.from(keyB, "base64")
+
+const hashed = (name: string) => {
+  const salt = randomBytes(20)
+  return `|1|${salt.toString("base64")}|${createHmac("sha1", salt).update(name).digest("base64")}`
+}
+
+const lookup = (text: string, host: KnownHosts.Host, blob: Uint8Array) =>
+  KnownHosts.lookup(KnownHosts.parse(text), host, blob)._tag
+
+describe("knownHosts", () => {
+  it("skips blank lines, comments, unknown markers and malformed lines", () => {
+    const entries = KnownHosts.parse(
+      [
+        "",
+        "   ",
+        "# comment",
+        "@unknown-marker host ssh-ed25519 " + keyA,
+        "onlyhost",
+        "host ssh-ed25519 not*base64",
+        `  host1 ssh-ed25519 ${keyA} a comment`
+      ].join("\n")
+    )
+    expect(entries).toHaveLength(1)
+    expect(entries[0]?.line).toBe(7)
+    expect(entries[0]?.keyType).toBe("ssh-ed25519")
+  })
+
+  it("matches a listed key and reports a different one as a mismatch with the known fingerprints", () => {
+    const host = { host: "fleet.example", port: 22 }
+    expect(lookup(`fleet.example ssh-ed25519 ${keyA}`, host, blobA)).toBe("Match")
+    const result = KnownHosts.lookup(KnownHosts.parse(`fleet.example ssh-ed25519 ${keyA}`), host, blobB)
+    expect(result).toEqual({
+      _tag: "Mismatch",
+      known: [{ keyType: "ssh-ed25519", fingerprint: KnownHosts.fingerprint(blobA), line: 1 }]
+    })
+    expect(lookup(`other.example ssh-ed25519 ${keyA}`, host, blobA)).toBe("Unknown")
+  })
+
+  it("patterns: comma lists, * and ?, case-insensitive, negation wins", () => {
+    const host = (name: string) => ({ host: name, port: 22 })
+    const text = `a.example,*.fleet.example,node?.lan,!bad.fleet.example ssh-ed25519 ${keyA}`
+    expect(lookup(text, host("a.example"), blobA)).toBe("Match")
+    expect(lookup(text, host("X.Fleet.Example"), blobA)).toBe("Match")
+    expect(lookup(text, host("node7.lan"), blobA)).toBe("Match")
+    expect(lookup(text, host("node17.lan"), blobA)).toBe("Unknown")
+    expect(lookup(text, host("bad.fleet.example"), blobA)).toBe("Unknown")
+    expect(lookup(`!a.example ssh-ed25519 ${keyA}`, host("a.example"), blobA)).toBe("Unknown")
+    expect(KnownHosts.matchPattern("abc", "a*c")).toBe(true)
+    expect(KnownHosts.matchPattern("ac", "a?c")).toBe(false)
+    expect(KnownHosts.matchPattern("aXYc", "a*?c")).toBe(true)
+  })
+
+  it("[host]:port for other ports, the bare host for port 22", () => {
+    expect(lookup(`[10.0.0.5]:2222 ssh-ed25519 ${keyA}`, { host: "10.0.0.5", port: 2222 }, blobA)).toBe("Match")
+    expect(lookup(`[10.0.0.5]:2222 ssh-ed25519 ${keyA}`, { host: "10.0.0.5", port: 22 }, blobA)).toBe("Unknown")
+    expect(lookup(`10.0.0.5 ssh-ed25519 ${keyA}`, { host: "10.0.0.5", port: 2222 }, blobA)).toBe("Unknown")
+    expect(lookup(`10.0.0.5 ssh-ed25519 ${keyA}`, { host: "10.0.0.5", port: 22 }, blobA)).toBe("Match")
+    expect(lookup(`[10.0.0.*]:2222 ssh-ed25519 ${keyA}`, { host: "10.0.0.9", port: 2222 }, blobA)).toBe("Match")
+  })
+
+  it("looks the host up by its name and by its resolved address (fleetctl writes addresses)", () => {
+    const host = { host: "core-1.example", ip: "10.0.0.5", port: 2222 }
+    expect(lookup(`[10.0.0.5]:2222 ssh-ed25519 ${keyA}`, host, blobA)).toBe("Match")
+    expect(lookup(`[core-1.example]:2222 ssh-ed25519 ${keyA}`, host, blobA)).toBe("Match")
+    expect(lookup(`[10.0.0.6]:2222 ssh-ed25519 ${keyA}`, host, blobA)).toBe("Unknown")
+  })
+
+  it("hashed |1|salt|hash entries, with [host]:port hashed when the port is not 22", () => {
+    expect(lookup(`${hashed("fleet.example")} ssh-ed25519 ${keyA}`, { host: "fleet.example", port: 22 }, blobA)).toBe(
+      "Match"
+    )
+    expect(
+      lookup(`${hashed("[10.0.0.5]:2222")} ssh-ed25519 ${keyA}`, { host: "x", ip: "10.0.0.5", port: 2222 }, blobA)
+    ).toBe("Match")
+    expect(lookup(`${hashed("10.0.0.5")} ssh-ed25519 ${keyA}`, { host: "10.0.0.5", port: 2222 }, blobA)).toBe("Unknown")
+    expect(lookup(`${hashed("fleet.example")} ssh-ed25519 ${keyA}`, { host: "fleet.example", port: 22 }, blobB)).toBe(
+      "Mismatch"
+    )
+  })
+
+  it("@revoked refuses a key even when a plain line lists it; @cert-authority lines are ignored for plain keys", () => {
+    const host = { host: "fleet.example", port: 22 }
+    expect(lookup(`fleet.example ssh-ed25519 ${keyA}\n@revoked * ssh-ed25519 ${keyA}`, host, blobA)).toBe("Revoked")
+    expect(lookup(`fleet.example ssh-ed25519 ${keyA}\n@revoked * ssh-ed25519 ${keyB}`, host, blobA)).toBe("Match")
+    expect(lookup(`@cert-authority *.example ssh-ed25519 ${keyA}`, host, blobA)).toBe("Unknown")
+    expect(
+      lookup(`@cert-authority *.example ssh-ed25519 ${keyB}\nfleet.example ssh-ed25519 ${keyA}`, host, blobA)
+    ).toBe("Match")
+  })
+
+  it("fingerprints in OpenSSH's format, equal to ssh-keygen -l -E sha256", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-fleet-kh-"))
+    try {
+      const file = path.join(dir, "key")
+      execFileSync("ssh-keygen", ["-q", "-t", "ecdsa", "-N", "", "-f", file])
+      const [type, key] = fs.readFileSync(`${file}.pub`, "utf8").split(" ")
+      const blob = Buffer.from(key ?? "", "base64")
+      const expected = execFileSync("ssh-keygen", ["-l", "-E", "sha256", "-f", `${file}.pub`], { encoding: "utf8" })
+      expect(KnownHosts.fingerprint(blob)).toBe(expected.split(" ")[1])
+      expect(KnownHosts.fingerprint(blob)).not.toContain("=")
+      expect(KnownHosts.keyTypeOf(blob)).toBe(type)
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it("lists the key types known for a host, so the handshake can ask for them first", () => {
+    const text = `h ssh-rsa ${keyA}\nh ecdsa-sha2-nistp256 ${keyB}\n@revoked h ssh-ed25519 ${keyA}\nother ssh-ed25519 ${keyA}`
+    expect(KnownHosts.knownKeyTypes(KnownHosts.parse(text), { host: "h", port: 22 })).toEqual([
+      "ssh-rsa",
+      "ecdsa-sha2-nistp256"
+    ])
+  })
+
+  it("appends in fleetctl's format: folders 0700, file 0644, never rewriting what is there", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-fleet-kh-"))
+    try {
+      const file = path.join(dir, "a", ".fleetctl", "known_hosts")
+      await KnownHosts.appendLine(file, KnownHosts.formatLine("10.0.0.5", 22, blobA))
+      await KnownHosts.appendLine(file, KnownHosts.formatLine("::1", 2222, blobB))
+      expect(fs.readFileSync(file, "utf8")).toBe(`10.0.0.5 ssh-ed25519 ${keyA}\n[::1]:2222 ssh-ed25519 ${keyB}\n`)
+      expect(fs.statSync(path.join(dir, "a")).mode & 0o777).toBe(0o700)
+      expect(fs.statSync(path.dirname(file)).mode & 0o777).toBe(0o700)
+      expect(fs.statSync(file).mode & 0o777).toBe(0o644)
+      const existing = path.join(dir, "existing")
+      fs.writeFileSync(existing, "# no trailing newline", { mode: 0o600 })
+      await KnownHosts.appendLine(existing, KnownHosts.formatLine("10.0.0.5", 22, blobA))
+      expect(fs.readFileSync(existing, "utf8")).toBe(`# no trailing newline\n10.0.0.5 ssh-ed25519 ${keyA}\n`)
+      expect(fs.statSync(existing).mode & 0o777).toBe(0o600)
+      expect(
+        KnownHosts.lookup(KnownHosts.parse(fs.readFileSync(file, "utf8")), { host: "::1", port: 2222 }, blobB)
+      ).toEqual({ _tag: "Match" })
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
