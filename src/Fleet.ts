@@ -18,7 +18,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Duration, Effect, Layer, Option, type Schedule, Schema, Stream } from "effect"
+import { type Config, Context, Duration, Effect, Layer, Option, type Schedule, Schema, Stream } from "effect"
 import { HttpBody, HttpClient, HttpClientRequest } from "effect/http"
 import type { HttpClientError } from "effect/http/HttpClientError"
 import * as Endpoint from "./Endpoint.ts"
@@ -26,15 +26,22 @@ import {
   APIError,
   type FleetError,
   invalidStateMessage,
-  isTransient,
+  isTransient as isTransientError,
   TransportError,
-  ValueError
+  ValueError,
+  type WaitTimeoutError
 } from "./FleetError.ts"
 import * as FleetTransport from "./FleetTransport.ts"
 import { Machine } from "./Machine.ts"
-import { isDesiredState, Unit } from "./Unit.ts"
+import { type DesiredState, isDesiredState, Unit } from "./Unit.ts"
 import { UnitState } from "./UnitState.ts"
+import { withDeadline } from "./internal/deadline.ts"
 import { classify } from "./internal/transport.ts"
+import * as internalConfig from "./internal/config.ts"
+import * as internalRetry from "./internal/retry.ts"
+import * as internalWatch from "./internal/watch.ts"
+import * as FleetSsh from "./FleetSsh.ts"
+import type * as Ssh2 from "ssh2"
 
 /**
  * One page of a listing, for callers who page by hand: the items and the token of the next page, if any.
@@ -113,8 +120,12 @@ export interface ClientOptions {
   /** Bound on each request, from sending to the last byte of the response (default 60 seconds). */
   readonly timeout?: Duration.Input | undefined
   /**
-   * A Schedule applied to transient failures (see `FleetError.isTransient`) of every request. Default: none, like
-   * fleetctl, which never retries.
+   * A Schedule applied to transient failures (see `FleetError.isTransient`) of every request: refused, reset or timed
+   * out connections, tunnel failures and 5xx answers (fleet's 503 while it cannot reach etcd above all). Default:
+   * none, no automatic retries, like fleetctl, which never retries. {@link retrySchedule} is a ready one
+   * (exponential backoff with jitter, at most 8 retries). Every fleet request is idempotent, except that a DELETE
+   * whose answer was lost answers 404 on its retry: `destroyUnit` takes a 404 on a retry (never on the first try) as
+   * success.
    */
   readonly retry?: Schedule.Schedule<unknown, FleetError> | undefined
   /** Check at layer build that the endpoint is a fleet v1 API (GET /fleet/v1/discovery). Default true. */
@@ -211,7 +222,13 @@ export const make = Effect.fnUntraced(function* (options: ClientOptions & { read
       ...(request.urlParams !== undefined ? { urlParams: request.urlParams } : {}),
       ...(request.body !== undefined ? { body: HttpBody.text(JSON.stringify(request.body), "application/json") } : {})
     })
-    return client.execute(httpRequest).pipe(
+    // Annotated before sending so that a request that never gets an answer still says what it was.
+    return Effect.annotateCurrentSpan({
+      "http.request.method": method,
+      "url.path": path,
+      "fleet.retries": attempt - 1
+    }).pipe(
+      Effect.andThen(client.execute(httpRequest)),
       Effect.mapError((error) => transportError(error, true)),
       Effect.flatMap((response) =>
         Effect.map(
@@ -219,16 +236,17 @@ export const make = Effect.fnUntraced(function* (options: ClientOptions & { read
           (text) => ({ response, text })
         )
       ),
-      Effect.timeoutOrElse({
-        duration: timeout,
-        orElse: () =>
-          Effect.fail(
+      (exchange) =>
+        withDeadline(
+          exchange,
+          timeout,
+          () =>
             new TransportError({
               reason: "Timeout",
               message: `${label}: no complete response within ${Duration.format(timeout)}`
             })
-          )
-      }),
+        ),
+      Effect.tap(({ response }) => Effect.annotateCurrentSpan("http.response.status_code", response.status)),
       Effect.flatMap(({ response, text }): Effect.Effect<RawResponse, APIError> => {
         const status = response.status
         if (status < 400) return Effect.succeed({ status, text })
@@ -236,29 +254,27 @@ export const make = Effect.fnUntraced(function* (options: ClientOptions & { read
           return Effect.succeed({ status: 204, text: "" })
         }
         return Effect.fail(apiError(status, response.headers["content-type"], text))
-      }),
-      Effect.tap(({ status }) =>
-        Effect.annotateCurrentSpan({
-          "http.request.method": method,
-          "url.path": path,
-          "http.response.status_code": status,
-          "fleet.retries": attempt - 1
-        })
-      )
+      })
     )
   }
 
-  const request = (
+  // `read` runs inside each attempt, so that a malformed body (a transient TransportError) is retried too.
+  const request = <A = RawResponse>(
     method: "GET" | "PUT" | "DELETE",
     path: string,
-    options: RequestOptions = {}
-  ): Effect.Effect<RawResponse, APIError | TransportError> => {
-    if (retry === undefined) return send(method, path, options, 1)
+    options: RequestOptions = {},
+    read?: (response: RawResponse) => Effect.Effect<A, TransportError>
+  ): Effect.Effect<A, APIError | TransportError> => {
+    const attemptOnce = (attempt: number): Effect.Effect<A, APIError | TransportError> =>
+      read === undefined
+        ? (send(method, path, options, attempt) as Effect.Effect<A, APIError | TransportError>)
+        : Effect.flatMap(send(method, path, options, attempt), read)
+    if (retry === undefined) return attemptOnce(1)
     return Effect.suspend(() => {
       let attempt = 0
-      return Effect.suspend(() => send(method, path, options, ++attempt)).pipe(
-        Effect.retry({ schedule: retry, while: isTransient })
-      ) as Effect.Effect<RawResponse, APIError | TransportError>
+      return Effect.suspend(() => attemptOnce(++attempt)).pipe(
+        Effect.retry({ schedule: retry, while: isTransientError })
+      ) as Effect.Effect<A, APIError | TransportError>
     })
   }
 
@@ -297,7 +313,7 @@ export const make = Effect.fnUntraced(function* (options: ClientOptions & { read
 
   const fetchUnit = (name: string) => {
     const path = `/fleet/v1/units/${encodeName(name)}`
-    return Effect.flatMap(request("GET", path), ({ text }) => decodeJson(`GET ${path}`, text, decodeUnit))
+    return request("GET", path, {}, ({ text }) => decodeJson(`GET ${path}`, text, decodeUnit))
   }
 
   const getUnit = Effect.fn("Fleet.getUnit")(function* (name: string) {
@@ -337,7 +353,7 @@ export const make = Effect.fnUntraced(function* (options: ClientOptions & { read
     pageToken: string | undefined
   ): Effect.Effect<Page<A>, APIError | TransportError> => {
     const params = pageToken === undefined ? urlParams : { ...urlParams, nextPageToken: pageToken }
-    return Effect.flatMap(request("GET", path, { urlParams: params }), ({ text }) =>
+    return request("GET", path, { urlParams: params }, ({ text }) =>
       Effect.map(decodeJson(`GET ${path}`, text, decode), (s) => ({
         items: items(s) ?? [],
         nextPageToken: (s as { readonly nextPageToken?: string }).nextPageToken
@@ -462,12 +478,63 @@ export const layerHttpClient = (
  * @since 0.1.0
  * @category models
  */
-export interface LayerOptions extends ClientOptions, FleetTransport.TlsOptions, FleetTransport.PoolOptions {}
+export interface LayerOptions extends ClientOptions, FleetTransport.TlsOptions, FleetTransport.PoolOptions {
+  /**
+   * Reach the endpoint through an SSH tunnel to `host`, `host:port` or `[ipv6]:port` (python-fleet's `ssh_tunnel`,
+   * fleetctl's `--tunnel`): the endpoint is then as seen from the tunnel host, e.g. `unix:///var/run/fleet.sock`.
+   */
+  readonly sshTunnel?: string | undefined
+  /** Options of the tunnel: username, timeout, known_hosts policy, keys; see `FleetSsh.Options`. */
+  readonly ssh?: SshOptions | undefined
+  /**
+   * An SSH connection you configured, connected and own (python-fleet's `ssh_raw_transport`): requests go through
+   * channels opened on it, `sshTunnel` and `ssh` are ignored, and the connection is never closed by this library.
+   */
+  readonly sshClient?: Ssh2.Client | undefined
+}
+
+/**
+ * The SSH options of {@link layer}: everything of `FleetSsh.Options` but the tunnel host and the endpoint.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type SshOptions = Omit<FleetSsh.Options, "tunnel" | "endpoint" | "tls" | "connections" | "keepAliveTimeout">
+
+const tlsOf = (options: FleetTransport.TlsOptions): FleetTransport.TlsOptions => ({
+  ...(options.ca !== undefined ? { ca: options.ca } : {}),
+  ...(options.cert !== undefined ? { cert: options.cert } : {}),
+  ...(options.key !== undefined ? { key: options.key } : {}),
+  ...(options.insecureSkipVerify !== undefined ? { insecureSkipVerify: options.insecureSkipVerify } : {}),
+  ...(options.servername !== undefined ? { servername: options.servername } : {})
+})
+
+const transportOf = (
+  endpoint: Endpoint.Endpoint,
+  options: LayerOptions
+): Layer.Layer<HttpClient.HttpClient, ValueError> => {
+  const pool = {
+    ...(options.connections !== undefined ? { connections: options.connections } : {}),
+    ...(options.keepAliveTimeout !== undefined ? { keepAliveTimeout: options.keepAliveTimeout } : {})
+  }
+  if (options.sshClient !== undefined) {
+    return FleetSsh.layerClient(options.sshClient, {
+      ...pool,
+      endpoint,
+      ...(options.ssh?.unixSocketMethod !== undefined ? { unixSocketMethod: options.ssh.unixSocketMethod } : {})
+    })
+  }
+  if (options.sshTunnel !== undefined) {
+    return FleetSsh.layer({ ...options.ssh, ...pool, tunnel: options.sshTunnel, endpoint, tls: tlsOf(options) })
+  }
+  return FleetTransport.layer(endpoint, options)
+}
 
 /**
  * Connects to fleet at an endpoint, the analogue of python-fleet's `Client(endpoint)`: `http://host:port[/prefix]`,
- * `https://...`, `http+unix://%2Fvar%2Frun%2Ffleet.sock` or `unix:///var/run/fleet.sock`. Building the layer probes
- * the endpoint; an unreachable endpoint or one that is not fleet fails with `ValueError`.
+ * `https://...`, `http+unix://%2Fvar%2Frun%2Ffleet.sock` or `unix:///var/run/fleet.sock`, directly or through an SSH
+ * tunnel (`sshTunnel`, `ssh`) or an SSH connection you own (`sshClient`). Building the layer connects the tunnel and
+ * probes the endpoint; an unreachable endpoint or one that is not fleet fails with `ValueError`.
  *
  * @example
  * ```ts
@@ -486,7 +553,7 @@ export const layer = (endpoint: string, options: LayerOptions = {}): Layer.Layer
   Layer.unwrap(
     Effect.map(Endpoint.parse(endpoint), (parsed) =>
       layerHttpClient({ ...options, baseUrl: parsed.baseUrl, endpoint }).pipe(
-        Layer.provide(FleetTransport.layer(parsed, options))
+        Layer.provide(transportOf(parsed, options))
       )
     )
   )
@@ -600,3 +667,243 @@ export const listMachines = (): Stream.Stream<Machine, APIError | TransportError
  */
 export const listMachinesPage = (pageToken?: string): Effect.Effect<Page<Machine>, APIError | TransportError, Fleet> =>
   Fleet.use((fleet) => fleet.listMachinesPage(pageToken))
+
+// -----------------------------------------------------------------------------
+// Daemons: retries, watching, waiting, configuration
+// -----------------------------------------------------------------------------
+
+/**
+ * Whether retrying may succeed: true for every transport error (refused, reset, timeout, tunnel) and for a 5xx
+ * `APIError`; false for other 4xx answers and for `ValueError`. The same predicate as `FleetError.isTransient`.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isTransient: (error: unknown) => boolean = isTransientError
+
+/**
+ * Numbers of a retry schedule built by {@link makeRetrySchedule}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type RetryScheduleOptions = internalRetry.RetryScheduleOptions
+
+/**
+ * A retry schedule with your own numbers: exponential backoff from `base` (default 100 ms) by `factor` (default 2),
+ * capped at `maxDelay` (default 5 seconds) then jittered by ±20%, for at most `times` retries (default 8;
+ * `Infinity` for no limit), and only while the failure is transient.
+ *
+ * @example
+ * ```ts
+ * import { Fleet } from "effect-fleet"
+ *
+ * const patient = Fleet.makeRetrySchedule({ base: "500 millis", maxDelay: "30 seconds", times: 20 })
+ * const layer = Fleet.layer("http://127.0.0.1:49153", { retry: patient })
+ * ```
+ *
+ * @since 0.1.0
+ * @category retries
+ */
+export const makeRetrySchedule: (options?: RetryScheduleOptions) => Schedule.Schedule<Duration.Duration, FleetError> =
+  internalRetry.makeRetrySchedule
+
+/**
+ * The ready retry schedule: exponential backoff from 100 ms, capped at 5 seconds, jittered, at most 8 retries, and
+ * only for transient failures. The client does not retry unless you pass it (or another) as the `retry` option;
+ * fleetctl never retries.
+ *
+ * @example
+ * ```ts
+ * import { Fleet } from "effect-fleet"
+ *
+ * const layer = Fleet.layer("unix:///var/run/fleet.sock", { retry: Fleet.retrySchedule })
+ * ```
+ *
+ * @since 0.1.0
+ * @category retries
+ */
+export const retrySchedule: Schedule.Schedule<Duration.Duration, FleetError> = internalRetry.retrySchedule
+
+/**
+ * A change seen by {@link watchUnitStates}: a unit state that appeared (`Added`), one whose hash or systemd states
+ * changed (`Changed`, with the `previous` state), or one that disappeared (`Removed`, with the last state seen).
+ * A unit state is identified by its unit name and machine ID.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type UnitStateChange = internalWatch.UnitStateChange
+
+/**
+ * Constructors, `$is` and `$match` for {@link UnitStateChange}.
+ *
+ * @example
+ * ```ts
+ * import { Fleet } from "effect-fleet"
+ *
+ * const describe = Fleet.UnitStateChange.$match({
+ *   Added: ({ state }) => `${state.name} appeared on ${state.machineID}`,
+ *   Changed: ({ state, previous }) => `${state.name}: ${previous.systemdActiveState} -> ${state.systemdActiveState}`,
+ *   Removed: ({ state }) => `${state.name} left ${state.machineID}`
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const UnitStateChange = internalWatch.UnitStateChange
+
+/**
+ * Options of {@link watchUnitStates}: the polling interval, the filters of {@link listUnitStates}, and the schedule
+ * that retries a failed poll (default: {@link retrySchedule}'s backoff with no retry limit).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type WatchOptions = internalWatch.WatchOptions
+
+/**
+ * Watches unit states by polling the state listing every `interval`: the first poll emits every existing state as
+ * `Added`, later polls emit only what changed (nothing changed, nothing emitted). A poll that fails transiently is
+ * retried on the watch's schedule instead of surfacing as a gap; the stream fails only on a non-transient error or
+ * when that schedule gives up.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { Fleet } from "effect-fleet"
+ *
+ * const log = Fleet.watchUnitStates({ interval: "1 second" }).pipe(
+ *   Stream.runForEach((change) => Effect.log(change._tag, change.state.name, change.state.systemdActiveState))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category watching
+ */
+export const watchUnitStates = (
+  options: WatchOptions
+): Stream.Stream<UnitStateChange, APIError | TransportError, Fleet> =>
+  Stream.unwrap(Fleet.useSync((fleet) => internalWatch.watchUnitStates(fleet, options)))
+
+/**
+ * What {@link waitForUnit} observes at each poll: the unit (`undefined` when it does not exist) and its states.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type UnitStatus = internalWatch.UnitStatus
+
+/**
+ * Options of {@link waitForUnit}: how long to wait in all, and how often to look (default 250 ms, like fleetctl).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type WaitOptions = internalWatch.WaitOptions
+
+/**
+ * Whether a unit has reached a desired state, as fleetctl's blocking `start`/`load`/`unload` judge it: its
+ * `currentState` (for a global unit, its `desiredState`) equals the target and, for `launched`, its unit state
+ * reports systemd `active`. A unit that does not exist has reached nothing, not even `inactive`.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const hasReached: (target: DesiredState) => (status: UnitStatus) => boolean = internalWatch.hasReached
+
+/**
+ * Waits until a unit reaches a desired state (see {@link hasReached}) or satisfies a predicate, polling every
+ * `interval`; the analogue of fleetctl's blocking start and stop. A unit that does not exist does not count as
+ * `inactive`: wait for `(status) => status.unit === undefined` to wait for its removal. Transient failures are
+ * waited out. Fails with `WaitTimeoutError` (whose message says the last state seen) when `timeout` passes, with
+ * `APIError` on a non-transient answer, with `ValueError` for an empty name.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Fleet, Unit } from "effect-fleet"
+ *
+ * const start = Effect.gen(function*() {
+ *   yield* Fleet.setUnitDesiredState("web@1.service", "launched")
+ *   yield* Fleet.waitForUnit("web@1.service", "launched", { timeout: "1 minute" })
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category watching
+ */
+export const waitForUnit = (
+  name: string,
+  target: DesiredState | ((status: UnitStatus) => boolean),
+  options: WaitOptions
+): Effect.Effect<UnitStatus, WaitTimeoutError | APIError | ValueError, Fleet> =>
+  Fleet.use((fleet) => internalWatch.waitForUnit(fleet, name, target, options))
+
+/**
+ * fleetctl's environment variables as read by {@link layerConfig}; durations are fleetctl's seconds converted.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type FleetctlConfig = internalConfig.FleetctlConfig
+
+/**
+ * The `Config` of fleetctl's variables: `FLEETCTL_ENDPOINT` (default `unix:///var/run/fleet.sock`),
+ * `FLEETCTL_TUNNEL`, `FLEETCTL_SSH_USERNAME`, `FLEETCTL_SSH_TIMEOUT` and `FLEETCTL_REQUEST_TIMEOUT` (seconds, e.g.
+ * `10` or `1.5`), `FLEETCTL_KNOWN_HOSTS_FILE`, `FLEETCTL_STRICT_HOST_KEY_CHECKING` (`true`, `false` or
+ * `accept-new`), `FLEETCTL_CA_FILE`, `FLEETCTL_CERT_FILE`, `FLEETCTL_KEY_FILE`, and `SSH_AUTH_SOCK` (the
+ * ssh-agent the tunnel authenticates with). A bad value is a `ConfigError` that names the variable.
+ *
+ * @since 0.1.0
+ * @category configuration
+ */
+export const fleetctlConfig: Config.Config<FleetctlConfig> = internalConfig.fleetctlConfig
+
+/**
+ * Connects the way fleetctl does, from its environment variables (see {@link fleetctlConfig}) read through the
+ * current `ConfigProvider`. The CA, certificate and key files are read when the layer is built (an unreadable one
+ * is a `ValueError` naming it; the key is kept `Redacted`). With `FLEETCTL_TUNNEL` set, requests go through SSH to
+ * the endpoint as seen from the tunnel host. `options` gives what no variable sets (`retry`, `probe`, the pool) and
+ * defaults that a variable overrides (`timeout`).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Fleet } from "effect-fleet"
+ *
+ * // FLEETCTL_ENDPOINT=http://10.0.0.5:49153 FLEETCTL_REQUEST_TIMEOUT=5 node daemon.ts
+ * const FleetLive = Fleet.layerConfig({ retry: Fleet.retrySchedule })
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (options: LayerOptions = {}): Layer.Layer<Fleet, ValueError | Config.ConfigError> =>
+  Layer.unwrap(
+    Effect.gen(function* () {
+      const config = yield* internalConfig.fleetctlConfig
+      const tls = yield* internalConfig.readTls(config)
+      const clientOptions: LayerOptions = {
+        ...options,
+        ...tls,
+        ...(config.requestTimeout !== undefined ? { timeout: config.requestTimeout } : {})
+      }
+      if (config.tunnel === undefined) return layer(config.endpoint, clientOptions)
+      return layer(config.endpoint, {
+        ...clientOptions,
+        sshTunnel: config.tunnel,
+        ssh: {
+          ...options.ssh,
+          ...(config.sshUsername !== undefined ? { username: config.sshUsername } : {}),
+          ...(config.sshTimeout !== undefined ? { timeout: config.sshTimeout } : {}),
+          ...(config.knownHostsFile !== undefined ? { knownHostsFile: config.knownHostsFile } : {}),
+          ...(config.strictHostKeyChecking !== undefined
+            ? { strictHostKeyChecking: config.strictHostKeyChecking }
+            : {}),
+          ...(config.sshAuthSock !== undefined ? { agent: config.sshAuthSock } : {})
+        }
+      })
+    })
+  )

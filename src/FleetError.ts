@@ -125,3 +125,26 @@ export const isTransient = (error: unknown): boolean => {
  * @category constants
  */
 export const invalidStateMessage = "state must be one of: ['inactive', 'loaded', 'launched']"
+
+/**
+ * A wait for a unit's state (`Fleet.waitForUnit`) ran out of time. `lastSeen` describes the last state observed
+ * (or the last failure, when no poll succeeded), and the message says both.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Fleet } from "effect-fleet"
+ *
+ * const started = Fleet.waitForUnit("web@1.service", "launched", { timeout: "30 seconds" }).pipe(
+ *   Effect.catchTag("WaitTimeoutError", (error) => Effect.logWarning(error.message))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class WaitTimeoutError extends Schema.TaggedError<WaitTimeoutError>()("WaitTimeoutError", {
+  unit: Schema.String,
+  lastSeen: Schema.String,
+  message: Schema.String
+}) {}

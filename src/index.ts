@@ -59,6 +59,13 @@ export * as Fleet from "./Fleet.ts"
 export * as FleetTransport from "./FleetTransport.ts"
 
 /**
+ * SSH tunnel transports: fleet behind `direct-tcpip`, `direct-streamlocal` or `fleetctl fd-forward` channels.
+ *
+ * @since 0.1.0
+ */
+export * as FleetSsh from "./FleetSsh.ts"
+
+/**
  * A local fleet server: the whole fleet v1 API over an in-memory fleet, on a loopback port or a unix socket.
  *
  * @since 0.1.0
@@ -78,10 +85,3 @@ export * as FleetControl from "./FleetControl.ts"
  * @since 0.1.0
  */
 export * as FleetTest from "./FleetTest.ts"
-
-/**
- * SSH tunnel transports: fleet behind `direct-tcpip`, `direct-streamlocal` or `fleetctl fd-forward` channels.
- *
- * @since 0.1.0
- */
-export * as FleetSsh from "./FleetSsh.ts"

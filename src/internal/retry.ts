@@ -1,0 +1,40 @@
+/**
+ * Retry schedules for fleet requests: exponential backoff with jitter, a capped delay and a capped count, recurring
+ * only while the failure is transient.
+ */
+import { Duration, Schedule } from "effect"
+import { type FleetError, isTransient } from "../FleetError.ts"
+
+export interface RetryScheduleOptions {
+  /** The first delay (default 100 ms); each further delay is `factor` times the previous one. */
+  readonly base?: Duration.Input | undefined
+  /** Growth of the delay between attempts (default 2). */
+  readonly factor?: number | undefined
+  /** The longest delay between two attempts, before jitter (default 5 seconds). */
+  readonly maxDelay?: Duration.Input | undefined
+  /** The most retries after the first attempt (default 8); `Infinity` retries for as long as failures are transient. */
+  readonly times?: number | undefined
+}
+
+export const makeRetrySchedule = (
+  options: RetryScheduleOptions = {}
+): Schedule.Schedule<Duration.Duration, FleetError> => {
+  const base = options.base ?? Duration.millis(100)
+  const maxDelay = options.maxDelay ?? Duration.seconds(5)
+  const times = options.times ?? 8
+  const capped = Schedule.min([Schedule.exponential(base, options.factor ?? 2), Schedule.spaced(maxDelay)]).pipe(
+    Schedule.jittered
+  )
+  const counted = Number.isFinite(times) ? capped.pipe(Schedule.upTo({ times })) : capped
+  return counted.pipe(
+    Schedule.setInputType<FleetError>(),
+    Schedule.while(({ input }) => isTransient(input))
+  )
+}
+
+export const retrySchedule: Schedule.Schedule<Duration.Duration, FleetError> = makeRetrySchedule()
+
+/** The watch's default: the same backoff, for as long as the failures stay transient. */
+export const watchRetrySchedule: Schedule.Schedule<Duration.Duration, FleetError> = makeRetrySchedule({
+  times: Number.POSITIVE_INFINITY
+})

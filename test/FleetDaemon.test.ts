@@ -1,0 +1,521 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Duration, Effect, Fiber, Queue, Schedule, Stream, Tracer } from "effect"
+import { TestClock } from "effect/testing"
+import * as Fleet from "../src/Fleet.ts"
+import * as FleetControl from "../src/FleetControl.ts"
+import { APIError, type FleetError, TransportError, ValueError, WaitTimeoutError } from "../src/FleetError.ts"
+import * as FleetServer from "../src/FleetServer.ts"
+import { Machine } from "../src/Machine.ts"
+import * as Unit from "../src/Unit.ts"
+import { UnitState } from "../src/UnitState.ts"
+import { requestsSeen } from "./support/localFleet.ts"
+import { httpResponse, rawServer } from "./support/rawServer.ts"
+
+const unitJson = JSON.stringify({ name: "a.service", desiredState: "launched", currentState: "launched" })
+const unavailable = JSON.stringify({ error: { code: 503, message: "fleet server unable to communicate with etcd" } })
+const notFound = JSON.stringify({ error: { code: 404, message: "unit does not exist" } })
+
+describe("Fleet.isTransient", () => {
+  const cases: ReadonlyArray<readonly [string, unknown, boolean]> = [
+    ["TransportError Connect", new TransportError({ reason: "Connect", message: "refused" }), true],
+    ["TransportError Reset", new TransportError({ reason: "Reset", message: "reset" }), true],
+    ["TransportError Timeout", new TransportError({ reason: "Timeout", message: "timeout" }), true],
+    ["TransportError Tunnel", new TransportError({ reason: "Tunnel", message: "tunnel" }), true],
+    ["TransportError MalformedResponse", new TransportError({ reason: "MalformedResponse", message: "x" }), true],
+    ["APIError 503", new APIError({ code: 503, message: "fleet server unable to communicate with etcd" }), true],
+    ["APIError 500", new APIError({ code: 500, message: "internal" }), true],
+    ["APIError 502", new APIError({ code: 502, message: "bad gateway" }), true],
+    ["APIError 400", new APIError({ code: 400, message: "bad request" }), false],
+    ["APIError 404", new APIError({ code: 404, message: "unit does not exist" }), false],
+    ["APIError 409", new APIError({ code: 409, message: "conflict" }), false],
+    ["APIError 499", new APIError({ code: 499, message: "x" }), false],
+    ["ValueError", new ValueError({ message: "bad state" }), false],
+    ["a plain Error", new Error("boom"), false],
+    ["undefined", undefined, false]
+  ]
+  for (const [label, error, expected] of cases) {
+    it(`${label} -> ${expected}`, () => {
+      expect(Fleet.isTransient(error)).toBe(expected)
+    })
+  }
+})
+
+describe("Fleet.retrySchedule", () => {
+  const retried = (error: FleetError, schedule = Fleet.retrySchedule) =>
+    Effect.gen(function* () {
+      let attempts = 0
+      const delays: Array<number> = []
+      const fiber = yield* Effect.suspend(() => {
+        attempts++
+        return Effect.fail(error)
+      }).pipe(
+        Effect.retry(
+          schedule.pipe(Schedule.tap((meta) => Effect.sync(() => delays.push(Duration.toMillis(meta.duration)))))
+        ),
+        Effect.flip,
+        Effect.forkChild
+      )
+      yield* TestClock.adjust("10 minutes")
+      const final = yield* Fiber.join(fiber)
+      return { attempts, delays, final }
+    })
+
+  it.effect("retries a transient failure 8 times, with growing jittered delays capped near 5 seconds", () =>
+    Effect.gen(function* () {
+      const error = new APIError({ code: 503, message: "fleet server unable to communicate with etcd" })
+      const { attempts, delays, final } = yield* retried(error)
+      expect(attempts).toBe(9)
+      expect(final).toBe(error)
+      expect(delays).toHaveLength(8)
+      expect(delays[0]).toBeGreaterThanOrEqual(80)
+      expect(delays[0]).toBeLessThanOrEqual(120)
+      for (const delay of delays) expect(delay).toBeLessThanOrEqual(6000)
+      expect(delays.at(-1)).toBeGreaterThanOrEqual(4000)
+    })
+  )
+
+  it.effect("does not retry a 4xx or a ValueError", () =>
+    Effect.gen(function* () {
+      expect((yield* retried(new APIError({ code: 404, message: "unit does not exist" }))).attempts).toBe(1)
+      expect((yield* retried(new ValueError({ message: "no" }))).attempts).toBe(1)
+    })
+  )
+
+  it.effect("makeRetrySchedule takes other numbers", () =>
+    Effect.gen(function* () {
+      const schedule = Fleet.makeRetrySchedule({ base: "1 second", maxDelay: "2 seconds", times: 3 })
+      const { attempts, delays } = yield* retried(new TransportError({ reason: "Reset", message: "x" }), schedule)
+      expect(attempts).toBe(4)
+      expect(delays[0]).toBeGreaterThanOrEqual(800)
+      expect(Math.max(...delays)).toBeLessThanOrEqual(2400)
+    })
+  )
+})
+
+describe("retries over the wire", () => {
+  it.live("the client with retrySchedule retries 503s and then succeeds", () =>
+    Effect.gen(function* () {
+      let gets = 0
+      const server = yield* rawServer((_, socket) => {
+        gets++
+        socket.write(gets <= 2 ? httpResponse(503, unavailable) : httpResponse(200, unitJson))
+      })
+      const unit = yield* Fleet.getUnit("a.service").pipe(
+        Effect.provide(Fleet.layer(server.url, { retry: Fleet.retrySchedule }))
+      )
+      expect(unit.name).toBe("a.service")
+      expect(gets).toBe(3)
+    })
+  )
+
+  it.live("without retry, the same 503 fails at once (fleetctl's behaviour)", () =>
+    Effect.gen(function* () {
+      let gets = 0
+      const server = yield* rawServer((_, socket) => {
+        gets++
+        socket.write(httpResponse(503, unavailable))
+      })
+      const error = yield* Fleet.getUnit("a.service").pipe(Effect.provide(Fleet.layer(server.url)), Effect.flip)
+      expect(error).toMatchObject({ _tag: "APIError", code: 503 })
+      expect(gets).toBe(1)
+    })
+  )
+
+  it.live("destroyUnit whose DELETE answer was lost succeeds on the retry's 404", () =>
+    Effect.gen(function* () {
+      let exists = true
+      const lines: Array<string> = []
+      const server = yield* rawServer((line, socket) => {
+        lines.push(line)
+        if (exists) {
+          // The unit is deleted, then the connection drops before any answer.
+          exists = false
+          socket.destroy()
+        } else {
+          socket.write(httpResponse(404, notFound))
+        }
+      })
+      yield* Fleet.destroyUnit("a.service").pipe(
+        Effect.provide(Fleet.layer(server.url, { retry: Fleet.makeRetrySchedule({ base: "10 millis" }) }))
+      )
+      expect(lines).toEqual(["DELETE /fleet/v1/units/a.service HTTP/1.1", "DELETE /fleet/v1/units/a.service HTTP/1.1"])
+      expect(exists).toBe(false)
+    })
+  )
+
+  it.live("destroyUnit's 404 on the first try is still an APIError, retry or not", () =>
+    Effect.gen(function* () {
+      let deletes = 0
+      const server = yield* rawServer((_, socket) => {
+        deletes++
+        socket.write(httpResponse(404, notFound))
+      })
+      const error = yield* Fleet.destroyUnit("a.service").pipe(
+        Effect.provide(Fleet.layer(server.url, { retry: Fleet.retrySchedule })),
+        Effect.flip
+      )
+      expect(error).toBeInstanceOf(APIError)
+      expect(error).toMatchObject({ code: 404, message: "unit does not exist" })
+      expect(deletes).toBe(1)
+    })
+  )
+
+  it.live("without retry, a lost DELETE answer is a Reset TransportError", () =>
+    Effect.gen(function* () {
+      const server = yield* rawServer((_, socket) => socket.destroy())
+      const error = yield* Fleet.destroyUnit("a.service").pipe(Effect.provide(Fleet.layer(server.url)), Effect.flip)
+      expect(error).toMatchObject({ _tag: "TransportError", reason: "Reset" })
+    })
+  )
+})
+
+describe("spans", () => {
+  const capture = () => {
+    const spans: Array<Tracer.NativeSpan> = []
+    const tracer = Tracer.make({
+      span(options) {
+        const span = new Tracer.NativeSpan(options)
+        spans.push(span)
+        return span
+      }
+    })
+    return { spans, tracer }
+  }
+
+  it.live("each operation's span carries method, path, status and retry count", () =>
+    Effect.gen(function* () {
+      let gets = 0
+      const server = yield* rawServer((line, socket) => {
+        if (line.startsWith("GET /fleet/v1/units/a.service")) {
+          gets++
+          socket.write(gets <= 2 ? httpResponse(503, unavailable) : httpResponse(200, unitJson))
+        } else socket.write(httpResponse(404, notFound))
+      })
+      const { spans, tracer } = capture()
+      yield* Effect.gen(function* () {
+        yield* Fleet.getUnit("a.service")
+        yield* Effect.flip(Fleet.getUnit("b.service"))
+      }).pipe(
+        Effect.provide(Fleet.layer(server.url, { retry: Fleet.makeRetrySchedule({ base: "10 millis" }) })),
+        Effect.withTracer(tracer)
+      )
+      const operations = spans.filter((span) => span.name === "Fleet.getUnit")
+      expect(operations).toHaveLength(2)
+      const [ok, missing] = operations
+      expect(Object.fromEntries(ok!.attributes)).toMatchObject({
+        "http.request.method": "GET",
+        "url.path": "/fleet/v1/units/a.service",
+        "http.response.status_code": 200,
+        "fleet.retries": 2,
+        "fleet.unit": "a.service"
+      })
+      expect(Object.fromEntries(missing!.attributes)).toMatchObject({
+        "http.request.method": "GET",
+        "url.path": "/fleet/v1/units/b.service",
+        "http.response.status_code": 404,
+        "fleet.retries": 0
+      })
+      expect(ok!.status._tag).toBe("Ended")
+    })
+  )
+
+  it.live("a request that never gets an answer still names its method and path", () =>
+    Effect.gen(function* () {
+      const server = yield* rawServer((_, socket) => socket.destroy())
+      const { spans, tracer } = capture()
+      yield* Fleet.destroyUnit("a.service").pipe(
+        Effect.flip,
+        Effect.provide(Fleet.layer(server.url)),
+        Effect.withTracer(tracer)
+      )
+      const span = spans.find((span) => span.name === "Fleet.destroyUnit")
+      expect(span).toBeDefined()
+      const attributes = Object.fromEntries(span!.attributes)
+      expect(attributes).toMatchObject({ "http.request.method": "DELETE", "url.path": "/fleet/v1/units/a.service" })
+      expect(attributes["http.response.status_code"]).toBeUndefined()
+    })
+  )
+})
+
+const machines = [new Machine({ id: "m1", primaryIP: "10.0.0.1" }), new Machine({ id: "m2", primaryIP: "10.0.0.2" })]
+const sleeper = (desiredState: Unit.DesiredState = "launched") =>
+  Unit.make({
+    desiredState,
+    options: [new Unit.UnitOption({ section: "Service", name: "ExecStart", value: "/bin/sleep 1d" })]
+  })
+const fastRetry = Fleet.makeRetrySchedule({ base: "10 millis", maxDelay: "50 millis" })
+
+describe("Fleet.watchUnitStates", () => {
+  it.live("emits Added, Changed and Removed as the registry changes, nothing when nothing changes", () =>
+    Effect.gen(function* () {
+      const server = yield* FleetServer.make({ port: 0, seed: { machines } })
+      const control = server.control
+      yield* Effect.gen(function* () {
+        yield* Fleet.createUnit("a.service", sleeper())
+        const changes = yield* Queue.unbounded<Fleet.UnitStateChange>()
+        yield* Fleet.watchUnitStates({ interval: "20 millis" }).pipe(
+          Stream.runForEach((change) => Queue.offer(changes, change)),
+          Effect.forkScoped
+        )
+        const first = yield* Queue.take(changes)
+        expect(first._tag).toBe("Added")
+        expect(first.state).toMatchObject({ name: "a.service", systemdActiveState: "active" })
+
+        // Several polls of an unchanged fleet: no element.
+        yield* requestsSeen(control, yield* control.requestCount, 5)
+        expect(yield* Queue.size(changes)).toBe(0)
+
+        yield* Fleet.createUnit("b.service", sleeper())
+        const added = yield* Queue.take(changes)
+        expect(added).toMatchObject({ _tag: "Added", state: { name: "b.service" } })
+
+        yield* Fleet.setUnitDesiredState("a.service", "loaded")
+        const changed = yield* Queue.take(changes)
+        expect(changed._tag).toBe("Changed")
+        if (changed._tag !== "Changed") return
+        expect(changed.previous).toMatchObject({ name: "a.service", systemdActiveState: "active" })
+        expect(changed.state).toMatchObject({
+          name: "a.service",
+          systemdActiveState: "inactive",
+          systemdSubState: "dead"
+        })
+
+        yield* Fleet.destroyUnit("b.service")
+        const removed = yield* Queue.take(changes)
+        expect(removed).toMatchObject({ _tag: "Removed", state: { name: "b.service", systemdActiveState: "active" } })
+
+        yield* requestsSeen(control, yield* control.requestCount, 3)
+        expect(yield* Queue.size(changes)).toBe(0)
+      }).pipe(Effect.provide(Fleet.layer(server.url)))
+    })
+  )
+
+  it.live("keeps going through injected 503s and resets, with no gap and no spurious change", () =>
+    Effect.gen(function* () {
+      const server = yield* FleetServer.make({ port: 0, seed: { machines } })
+      const control = server.control
+      yield* Effect.gen(function* () {
+        yield* Fleet.createUnit("a.service", sleeper())
+        const changes = yield* Queue.unbounded<Fleet.UnitStateChange>()
+        yield* Fleet.watchUnitStates({ interval: "10 millis", retry: fastRetry }).pipe(
+          Stream.runForEach((change) => Queue.offer(changes, change)),
+          Effect.forkScoped
+        )
+        expect((yield* Queue.take(changes))._tag).toBe("Added")
+        const before = yield* control.requestCount
+        yield* control.failNext(4, FleetControl.Fault.Unavailable)
+        yield* control.failNext(1, FleetControl.Fault.Reset)
+        yield* control.failNext(1, FleetControl.Fault.Truncate)
+        // The six faults and at least two good polls after them.
+        yield* requestsSeen(control, before, 8)
+        expect(yield* Queue.size(changes)).toBe(0)
+        // Fails the watch's polls while the change below happens: the change is still reported, once.
+        yield* control.failNext(3, FleetControl.Fault.Unavailable)
+        yield* Fleet.createUnit("b.service", sleeper())
+        expect(yield* Queue.take(changes)).toMatchObject({ _tag: "Added", state: { name: "b.service" } })
+        yield* requestsSeen(control, yield* control.requestCount, 3)
+        expect(yield* Queue.size(changes)).toBe(0)
+      }).pipe(Effect.provide(Fleet.layer(server.url, { retry: fastRetry })))
+    })
+  )
+
+  it.live("filters by unit name and machine", () =>
+    Effect.gen(function* () {
+      const server = yield* FleetServer.make({
+        port: 0,
+        agents: "off",
+        seed: {
+          machines,
+          states: [
+            new UnitState({ name: "a.service", machineID: "m1", systemdActiveState: "active" }),
+            new UnitState({ name: "a.service", machineID: "m2", systemdActiveState: "active" }),
+            new UnitState({ name: "b.service", machineID: "m1", systemdActiveState: "active" })
+          ]
+        }
+      })
+      const firstPoll = (options: Omit<Fleet.WatchOptions, "interval">) =>
+        Fleet.watchUnitStates({ interval: "1 hour", ...options }).pipe(
+          Stream.take(options.unitName === "a.service" && options.machineId === undefined ? 2 : 1),
+          Stream.map((change) => `${change._tag} ${change.state.name}@${change.state.machineID}`),
+          Stream.runCollect
+        )
+      yield* Effect.gen(function* () {
+        expect(yield* firstPoll({ unitName: "a.service" })).toEqual(["Added a.service@m1", "Added a.service@m2"])
+        expect(yield* firstPoll({ machineId: "m2" })).toEqual(["Added a.service@m2"])
+        expect(yield* firstPoll({ unitName: "b.service", machineId: "m1" })).toEqual(["Added b.service@m1"])
+      }).pipe(Effect.provide(Fleet.layer(server.url)))
+    })
+  )
+
+  it.live("a non-transient error ends the stream with that error", () =>
+    Effect.gen(function* () {
+      const server = yield* FleetServer.make({ port: 0 })
+      yield* server.control.failNext(
+        1,
+        FleetControl.Fault.Status(400, JSON.stringify({ error: { code: 400, message: "bad" } }), "application/json")
+      )
+      const error = yield* Fleet.watchUnitStates({ interval: "10 millis" }).pipe(
+        Stream.runDrain,
+        Effect.provide(Fleet.layer(server.url, { probe: false })),
+        Effect.flip
+      )
+      expect(error).toMatchObject({ _tag: "APIError", code: 400 })
+    })
+  )
+})
+
+describe("Fleet.waitForUnit", () => {
+  it.live("waits until the unit is launched and systemd reports it active", () =>
+    Effect.gen(function* () {
+      const server = yield* FleetServer.make({ port: 0, agents: "off", seed: { machines } })
+      const control = server.control
+      yield* Effect.gen(function* () {
+        yield* Fleet.createUnit("a.service", sleeper())
+        const before = yield* control.requestCount
+        const fiber = yield* Effect.forkChild(
+          Fleet.waitForUnit("a.service", "launched", { timeout: "20 seconds", interval: "10 millis" })
+        )
+        // A few polls see it not launched yet; then the agents pick it up.
+        yield* requestsSeen(control, before, 4)
+        expect(fiber.pollUnsafe()).toBeUndefined()
+        yield* control.setAgents("simulated")
+        const status = yield* Fiber.join(fiber)
+        expect(status.unit?.currentState).toBe("launched")
+        expect(status.states.map((s) => s.systemdActiveState)).toEqual(["active"])
+      }).pipe(Effect.provide(Fleet.layer(server.url)))
+    })
+  )
+
+  it.live("fails with WaitTimeoutError naming the last state seen", () =>
+    Effect.gen(function* () {
+      const server = yield* FleetServer.make({ port: 0, agents: "off", seed: { machines } })
+      yield* Effect.gen(function* () {
+        yield* Fleet.createUnit("a.service", sleeper())
+        const error = yield* Fleet.waitForUnit("a.service", "launched", {
+          timeout: "300 millis",
+          interval: "20 millis"
+        }).pipe(Effect.flip)
+        expect(error).toBeInstanceOf(WaitTimeoutError)
+        const timeout = error as WaitTimeoutError
+        expect(timeout.unit).toBe("a.service")
+        expect(timeout.message).toContain("a.service did not reach launched within 300ms")
+        expect(timeout.message).toContain("last seen: currentState inactive, desiredState launched")
+        expect(timeout.message).toContain("no unit state reported")
+        expect(timeout.lastSeen).toContain("currentState inactive")
+      }).pipe(Effect.provide(Fleet.layer(server.url)))
+    })
+  )
+
+  it.live("a missing unit has not reached inactive; a predicate can wait for its removal", () =>
+    Effect.gen(function* () {
+      const server = yield* FleetServer.make({ port: 0 })
+      yield* Effect.gen(function* () {
+        const error = yield* Fleet.waitForUnit("ghost.service", "inactive", {
+          timeout: "200 millis",
+          interval: "20 millis"
+        }).pipe(Effect.flip)
+        expect(error._tag).toBe("WaitTimeoutError")
+        expect(error.message).toContain("last seen: the unit does not exist")
+        const gone = yield* Fleet.waitForUnit("ghost.service", (status) => status.unit === undefined, {
+          timeout: "5 seconds"
+        })
+        expect(gone).toEqual({ unit: undefined, states: [] })
+      }).pipe(Effect.provide(Fleet.layer(server.url)))
+    })
+  )
+
+  it.live("waits out transient failures; the timeout message says the last one", () =>
+    Effect.gen(function* () {
+      const server = yield* FleetServer.make({ port: 0, seed: { machines } })
+      const control = server.control
+      yield* Effect.gen(function* () {
+        yield* Fleet.createUnit("a.service", sleeper())
+        yield* control.failNext(3, FleetControl.Fault.Unavailable)
+        const status = yield* Fleet.waitForUnit("a.service", "launched", {
+          timeout: "20 seconds",
+          interval: "10 millis"
+        })
+        expect(status.unit?.currentState).toBe("launched")
+        yield* control.setEtcdUnavailable(true)
+        const error = yield* Fleet.waitForUnit("a.service", "inactive", {
+          timeout: "200 millis",
+          interval: "10 millis"
+        }).pipe(Effect.flip)
+        expect(error._tag).toBe("WaitTimeoutError")
+        expect(error.message).toContain("the last poll failed: fleet server unable to communicate with etcd (503)")
+        expect(error.message).toContain("(no state seen;")
+      }).pipe(Effect.provide(Fleet.layer(server.url)))
+    })
+  )
+
+  it.live("a non-transient answer fails the wait at once with that APIError", () =>
+    Effect.gen(function* () {
+      const server = yield* FleetServer.make({ port: 0 })
+      yield* server.control.failNext(
+        1,
+        FleetControl.Fault.Status(
+          403,
+          JSON.stringify({ error: { code: 403, message: "forbidden" } }),
+          "application/json"
+        )
+      )
+      const error = yield* Fleet.waitForUnit("a.service", "launched", { timeout: "20 seconds" }).pipe(
+        Effect.provide(Fleet.layer(server.url, { probe: false })),
+        Effect.flip
+      )
+      expect(error).toMatchObject({ _tag: "APIError", code: 403 })
+    })
+  )
+
+  it.live("an empty name is a ValueError before anything is sent", () =>
+    Effect.gen(function* () {
+      const server = yield* FleetServer.make({ port: 0 })
+      const error = yield* Fleet.waitForUnit("", "launched", { timeout: "1 second" }).pipe(
+        Effect.provide(Fleet.layer(server.url, { probe: false })),
+        Effect.flip
+      )
+      expect(error._tag).toBe("ValueError")
+      expect(yield* server.control.requestCount).toBe(0)
+    })
+  )
+
+  describe("hasReached", () => {
+    const unit = (fields: Partial<ConstructorParameters<typeof Unit.Unit>[0]> & { readonly global?: boolean }) =>
+      new Unit.Unit({
+        name: "a.service",
+        options:
+          fields.global === true ? [new Unit.UnitOption({ section: "X-Fleet", name: "Global", value: "true" })] : [],
+        ...(fields.desiredState !== undefined ? { desiredState: fields.desiredState } : {}),
+        ...(fields.currentState !== undefined ? { currentState: fields.currentState } : {}),
+        ...(fields.machineID !== undefined ? { machineID: fields.machineID } : {})
+      })
+    const state = (machineID: string, systemdActiveState: string) =>
+      new UnitState({ name: "a.service", machineID, systemdActiveState })
+
+    it("launched needs systemd active on the unit's machine", () => {
+      const launched = unit({ desiredState: "launched", currentState: "launched", machineID: "m1" })
+      expect(Fleet.hasReached("launched")({ unit: launched, states: [state("m1", "activating")] })).toBe(false)
+      expect(Fleet.hasReached("launched")({ unit: launched, states: [] })).toBe(false)
+      expect(Fleet.hasReached("launched")({ unit: launched, states: [state("m1", "active")] })).toBe(true)
+      expect(Fleet.hasReached("launched")({ unit: launched, states: [state("m2", "active")] })).toBe(false)
+    })
+
+    it("loaded and inactive compare currentState only; a missing unit reaches nothing", () => {
+      const loaded = unit({ desiredState: "loaded", currentState: "loaded", machineID: "m1" })
+      expect(Fleet.hasReached("loaded")({ unit: loaded, states: [] })).toBe(true)
+      expect(Fleet.hasReached("launched")({ unit: loaded, states: [state("m1", "active")] })).toBe(false)
+      expect(Fleet.hasReached("inactive")({ unit: unit({ currentState: "inactive" }), states: [] })).toBe(true)
+      expect(Fleet.hasReached("inactive")({ unit: undefined, states: [] })).toBe(false)
+    })
+
+    it("a global unit is judged by its desired state and every machine's state", () => {
+      const global = unit({ desiredState: "launched", global: true })
+      expect(
+        Fleet.hasReached("launched")({ unit: global, states: [state("m1", "active"), state("m2", "active")] })
+      ).toBe(true)
+      expect(
+        Fleet.hasReached("launched")({ unit: global, states: [state("m1", "active"), state("m2", "failed")] })
+      ).toBe(false)
+    })
+  })
+})
