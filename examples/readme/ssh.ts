@@ -1,0 +1,31 @@
+import * as fs from "node:fs"
+import { Redacted } from "effect"
+import { Fleet } from "effect-fleet"
+import { Client } from "ssh2"
+
+// The common case: fleet on /var/run/fleet.sock of a cluster machine, reached over SSH as `core`, authenticating
+// with ssh-agent (SSH_AUTH_SOCK) and then ~/.ssh/id_ed25519, id_ecdsa, id_rsa, and checking the host key against
+// fleetctl's ~/.fleetctl/known_hosts.
+export const tunnelled = Fleet.layer("unix:///var/run/fleet.sock", { sshTunnel: "198.51.100.23" })
+
+// An HTTP endpoint as seen from the tunnel host, an explicit key, and new hosts accepted and recorded in
+// fleetctl's format (a changed key is still refused).
+export const explicit = Fleet.layer("http://127.0.0.1:49153", {
+  sshTunnel: "[2001:db8::17]:2222",
+  ssh: {
+    username: "deploy",
+    timeout: "5 seconds",
+    privateKey: fs.readFileSync("/etc/fleet/deploy.key", "utf8"),
+    passphrase: Redacted.make("correct horse battery staple"),
+    knownHostsFile: "/etc/fleet/known_hosts",
+    strictHostKeyChecking: "accept-new",
+    // where the remote sshd forbids stream-local forwarding: fleetctl's own method
+    unixSocketMethod: "fd-forward"
+  }
+})
+
+// Advanced: an SSH connection you configured, connected and own (python-fleet's ssh_raw_transport). The library
+// opens channels on it and never closes it.
+const ssh = new Client()
+ssh.connect({ host: "198.51.100.23", username: "core", privateKey: fs.readFileSync("/tmp/the.key") })
+export const own = Fleet.layer("unix:///var/run/fleet.sock", { sshClient: ssh })
