@@ -61,8 +61,11 @@ describe("examples/daemon.ts", () => {
 describe("examples/tracing.ts", () => {
   it("prints every operation's span with method, path, status and retries", async () => {
     const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-      execFile(process.execPath, ["examples/tracing.ts"], { timeout: 60_000 }, (error, stdout) =>
-        resolve({ code: error === null ? 0 : (error.code as number | null), stdout })
+      execFile(
+        process.execPath,
+        ["--conditions=effect-fleet-source", "examples/tracing.ts"],
+        { timeout: 60_000 },
+        (error, stdout) => resolve({ code: error === null ? 0 : (error.code as number | null), stdout })
       )
     })
     expect(code).toBe(0)

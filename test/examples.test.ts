@@ -4,8 +4,11 @@ import { describe, expect, it } from "@effect/vitest"
 
 const run = (file: string, env: Record<string, string> = {}) =>
   new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, [file], { env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) =>
-      resolve({ code: error === null ? 0 : (error.code as number | null), stdout, stderr })
+    execFile(
+      process.execPath,
+      ["--conditions=effect-fleet-source", file],
+      { env: { ...process.env, ...env }, timeout: 60_000 },
+      (error, stdout, stderr) => resolve({ code: error === null ? 0 : (error.code as number | null), stdout, stderr })
     )
   })
 
