@@ -444,6 +444,10 @@ layer(FleetServer.layer({ port: 0, agents: "off" }))("FleetServer protocol detai
         name: "a.service",
         options: service
       })
+      // The stored hash is of the file as submitted: the same padded options are the same unit (an update), and
+      // the trimmed ones that GET shows are a different file (a replacement).
+      expect((yield* put("a.service", { desiredState: "loaded", options: padded })).status).toBe(204)
+      expect((yield* put("a.service", { desiredState: "loaded", options: service })).status).toBe(201)
       // Options are stored as a unit file: grouped by section, first-seen order.
       const mixed = [option("Unit", "Description", "d"), option("Service", "A", "1"), option("Unit", "After", "x")]
       expect((yield* put("b.service", { options: mixed })).status).toBe(201)

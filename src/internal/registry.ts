@@ -50,7 +50,8 @@ export interface RequestRecord {
 }
 
 /**
- * A unit as fleet stores it: its options after the trip through the unit file, and that file's hash.
+ * A unit as fleet stores it: its options after the trip through the unit file, and the hash of the file as
+ * submitted (before that trip).
  *
  * @since 0.1.0
  * @internal
@@ -392,7 +393,7 @@ export class Registry {
       units.push({
         name: unit.name,
         options: stored.success,
-        hash: UnitFile.hash(stored.success),
+        hash: UnitFile.hash(unit.options),
         desiredState: unit.desiredState ?? "inactive",
         machineID: unit.machineID === "" ? undefined : unit.machineID
       })
@@ -493,7 +494,8 @@ export class Registry {
     this.units.set(name, {
       name,
       options: stored.success,
-      hash: UnitFile.hash(stored.success),
+      // fleet hashes the unit file as submitted, before reading it back: padding counts
+      hash: UnitFile.hash(options),
       desiredState,
       machineID
     })
