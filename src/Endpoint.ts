@@ -42,7 +42,11 @@ export interface Unix {
  */
 export type Endpoint = Tcp | Unix
 
-const invalid = (input: string, why: string) => new ValueError({ message: `Invalid fleet endpoint ${input}: ${why}` })
+// Credentials are refused, but an error message is logged: never repeat them.
+const redact = (input: string): string => input.replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^/@]*@/, "$1***@")
+
+const invalid = (input: string, why: string) =>
+  new ValueError({ message: `Invalid fleet endpoint ${redact(input)}: ${why}` })
 
 /**
  * Parses an endpoint string. A malformed endpoint or an unsupported scheme fails with a `ValueError` that names it.

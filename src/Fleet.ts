@@ -124,8 +124,8 @@ export interface ClientOptions {
    * out connections, tunnel failures and 5xx answers (fleet's 503 while it cannot reach etcd above all). Default:
    * none, no automatic retries, like fleetctl, which never retries. {@link retrySchedule} is a ready one
    * (exponential backoff with jitter, at most 8 retries). Every fleet request is idempotent, except that a DELETE
-   * whose answer was lost answers 404 on its retry: `destroyUnit` takes a 404 on a retry (never on the first try) as
-   * success.
+   * whose answer was lost answers 404 on its retry: `destroyUnit` takes a 404 as success only after an attempt that
+   * may have reached fleet (reset, timed out, 502/504), never on the first try or after a refused connection or a 503.
    */
   readonly retry?: Schedule.Schedule<unknown, FleetError> | undefined
   /** Check at layer build that the endpoint is a fleet v1 API (GET /fleet/v1/discovery). Default true. */
@@ -182,6 +182,14 @@ const apiError = (status: number, contentType: string | undefined, text: string)
   })
 }
 
+/**
+ * Whether a failed attempt may still have been carried out by fleet: its answer was lost (reset, timed out, tunnel
+ * dropped, garbled) or a proxy failed after forwarding it (502, 504). A refused connection or fleet's own 503 did
+ * nothing.
+ */
+const mayHaveReachedFleet = (error: APIError | TransportError): boolean =>
+  error._tag === "TransportError" ? error.reason !== "Connect" : error.code === 502 || error.code === 504
+
 interface RawResponse {
   readonly status: number
   readonly text: string
@@ -190,7 +198,7 @@ interface RawResponse {
 interface RequestOptions {
   readonly urlParams?: Record<string, string> | undefined
   readonly body?: unknown
-  /** DELETE under retry: a 404 on a retry means an earlier attempt succeeded and its answer was lost. */
+  /** DELETE under retry: a 404 after an attempt that may have reached fleet means that attempt did the work. */
   readonly notFoundOnRetryIsSuccess?: boolean
 }
 
@@ -210,7 +218,8 @@ export const make = Effect.fnUntraced(function* (options: ClientOptions & { read
     method: "GET" | "PUT" | "DELETE",
     path: string,
     request: RequestOptions,
-    attempt: number
+    attempt: number,
+    mayHaveLanded: boolean
   ): Effect.Effect<RawResponse, APIError | TransportError> => {
     const url = baseUrl + path
     const label = `${method} ${path}`
@@ -250,7 +259,7 @@ export const make = Effect.fnUntraced(function* (options: ClientOptions & { read
       Effect.flatMap(({ response, text }): Effect.Effect<RawResponse, APIError> => {
         const status = response.status
         if (status < 400) return Effect.succeed({ status, text })
-        if (status === 404 && attempt > 1 && request.notFoundOnRetryIsSuccess === true) {
+        if (status === 404 && mayHaveLanded && request.notFoundOnRetryIsSuccess === true) {
           return Effect.succeed({ status: 204, text: "" })
         }
         return Effect.fail(apiError(status, response.headers["content-type"], text))
@@ -265,14 +274,20 @@ export const make = Effect.fnUntraced(function* (options: ClientOptions & { read
     options: RequestOptions = {},
     read?: (response: RawResponse) => Effect.Effect<A, TransportError>
   ): Effect.Effect<A, APIError | TransportError> => {
-    const attemptOnce = (attempt: number): Effect.Effect<A, APIError | TransportError> =>
+    const attemptOnce = (attempt: number, mayHaveLanded: boolean): Effect.Effect<A, APIError | TransportError> =>
       read === undefined
-        ? (send(method, path, options, attempt) as Effect.Effect<A, APIError | TransportError>)
-        : Effect.flatMap(send(method, path, options, attempt), read)
-    if (retry === undefined) return attemptOnce(1)
+        ? (send(method, path, options, attempt, mayHaveLanded) as Effect.Effect<A, APIError | TransportError>)
+        : Effect.flatMap(send(method, path, options, attempt, mayHaveLanded), read)
+    if (retry === undefined) return attemptOnce(1, false)
     return Effect.suspend(() => {
       let attempt = 0
-      return Effect.suspend(() => attemptOnce(++attempt)).pipe(
+      let mayHaveLanded = false
+      return Effect.suspend(() => attemptOnce(++attempt, mayHaveLanded)).pipe(
+        Effect.tapError((error) =>
+          Effect.sync(() => {
+            mayHaveLanded ||= mayHaveReachedFleet(error)
+          })
+        ),
         Effect.retry({ schedule: retry, while: isTransientError })
       ) as Effect.Effect<A, APIError | TransportError>
     })
@@ -521,6 +536,7 @@ const transportOf = (
     return FleetSsh.layerClient(options.sshClient, {
       ...pool,
       endpoint,
+      tls: tlsOf(options),
       ...(options.ssh?.unixSocketMethod !== undefined ? { unixSocketMethod: options.ssh.unixSocketMethod } : {})
     })
   }
@@ -673,8 +689,9 @@ export const listMachinesPage = (pageToken?: string): Effect.Effect<Page<Machine
 // -----------------------------------------------------------------------------
 
 /**
- * Whether retrying may succeed: true for every transport error (refused, reset, timeout, tunnel) and for a 5xx
- * `APIError`; false for other 4xx answers and for `ValueError`. The same predicate as `FleetError.isTransient`.
+ * Whether retrying may succeed: true for transport errors (refused, reset, timeout, tunnel) except those that will
+ * repeat (permission denied, TLS verification failed), and for a 5xx `APIError`; false for other 4xx answers and for
+ * `ValueError`. The same predicate as `FleetError.isTransient`.
  *
  * @since 0.1.0
  * @category predicates
@@ -902,7 +919,8 @@ export const layerConfig = (options: LayerOptions = {}): Layer.Layer<Fleet, Valu
           ...(config.strictHostKeyChecking !== undefined
             ? { strictHostKeyChecking: config.strictHostKeyChecking }
             : {}),
-          ...(config.sshAuthSock !== undefined ? { agent: config.sshAuthSock } : {})
+          // SSH_AUTH_SOCK is the environment's default, not a fleetctl flag: an explicit `ssh.agent` wins
+          ...(config.sshAuthSock !== undefined && options.ssh?.agent === undefined ? { agent: config.sshAuthSock } : {})
         }
       })
     })

@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import { Predicate, Schema } from "effect"
+import { isPermanent } from "./internal/transport.ts"
 
 /**
  * Input refused before anything was sent (an invalid desired state, unit name or unit file), or an endpoint that
@@ -92,9 +93,10 @@ export class TransportError extends Schema.TaggedError<TransportError>()("Transp
 export type FleetError = APIError | ValueError | TransportError
 
 /**
- * Whether retrying may succeed: true for every {@link TransportError} and for an {@link APIError} with a 5xx code
- * (above all fleet's `503 fleet server unable to communicate with etcd`); false for other 4xx answers and for
- * {@link ValueError}, which a retry would only repeat.
+ * Whether retrying may succeed: true for a {@link TransportError} (refused, reset, timed out, malformed, tunnel)
+ * unless its cause will repeat on every try (permission denied on the socket, TLS verification failed), and for an
+ * {@link APIError} with a 5xx code (above all fleet's `503 fleet server unable to communicate with etcd`); false for
+ * other 4xx answers and for {@link ValueError}, which a retry would only repeat.
  *
  * @example
  * ```ts
@@ -109,7 +111,7 @@ export type FleetError = APIError | ValueError | TransportError
  */
 export const isTransient = (error: unknown): boolean => {
   if (!Predicate.hasProperty(error, "_tag")) return false
-  if (error._tag === "TransportError") return true
+  if (error._tag === "TransportError") return !isPermanent((error as { cause?: unknown }).cause)
   return (
     error._tag === "APIError" &&
     Predicate.hasProperty(error, "code") &&

@@ -68,13 +68,17 @@ describe("Endpoint.parse", () => {
       "unix://relative.sock",
       "http+unix:///var/run/fleet.sock",
       "http+unix://%E0%A4%A",
-      "http://h:1/?q=1",
-      "http://user:pw@h:1"
+      "http://h:1/?q=1"
     ]) {
       const error = fail(input)
       expect(error._tag).toBe("ValueError")
       expect(error.message).toContain(input)
     }
     expect(fail("ftp://example.com").message).toContain(`unsupported scheme "ftp"`)
+    // credentials are refused without being repeated
+    const credentials = fail("https://admin:s3cret@fleet.example.com")
+    expect(credentials.message).toBe(
+      "Invalid fleet endpoint https://***@fleet.example.com: credentials in the URL are not supported"
+    )
   })
 })

@@ -5,7 +5,7 @@ import { describe, expect, it, layer, type Vitest } from "@effect/vitest"
 import { Effect, Exit, Fiber, Layer, type Scope, Stream } from "effect"
 import * as Fleet from "../src/Fleet.ts"
 import * as FleetControl from "../src/FleetControl.ts"
-import { APIError, ValueError } from "../src/FleetError.ts"
+import { APIError, isTransient, ValueError } from "../src/FleetError.ts"
 import * as FleetServer from "../src/FleetServer.ts"
 import * as FleetTest from "../src/FleetTest.ts"
 import { Machine } from "../src/Machine.ts"
@@ -352,6 +352,14 @@ describe("over HTTPS through a TLS proxy, verifying the server", () => {
       expect(error).toBeInstanceOf(ValueError)
       expect(error.message).toMatch(/^Unable to connect to endpoint https:\/\/127\.0\.0\.1:\d+: /)
       expect(error.message).toMatch(/certificate/i)
+      // after the build, the same failure is a TransportError that no retry will cure
+      const later = yield* Effect.flip(
+        Fleet.getUnit("a.service").pipe(
+          Effect.provide(Fleet.layer(`https://127.0.0.1:${proxy.port}`, { ca: pki.otherCa, probe: false }))
+        )
+      )
+      expect(later).toMatchObject({ _tag: "TransportError", reason: "Connect" })
+      expect(isTransient(later)).toBe(false)
     })
   )
 

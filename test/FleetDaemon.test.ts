@@ -22,6 +22,29 @@ describe("Fleet.isTransient", () => {
     ["TransportError Timeout", new TransportError({ reason: "Timeout", message: "timeout" }), true],
     ["TransportError Tunnel", new TransportError({ reason: "Tunnel", message: "tunnel" }), true],
     ["TransportError MalformedResponse", new TransportError({ reason: "MalformedResponse", message: "x" }), true],
+    [
+      "TransportError Connect, socket missing (fleetd restarting)",
+      new TransportError({ reason: "Connect", message: "x", cause: Object.assign(new Error("x"), { code: "ENOENT" }) }),
+      true
+    ],
+    [
+      "TransportError Connect, permission denied on the socket",
+      new TransportError({ reason: "Connect", message: "x", cause: Object.assign(new Error("x"), { code: "EACCES" }) }),
+      false
+    ],
+    [
+      "TransportError Connect, TLS verification failed (deep in the cause chain)",
+      new TransportError({
+        reason: "Connect",
+        message: "x",
+        cause: new Error("fetch failed", {
+          cause: Object.assign(new Error("self-signed certificate in certificate chain"), {
+            code: "SELF_SIGNED_CERT_IN_CHAIN"
+          })
+        })
+      }),
+      false
+    ],
     ["APIError 503", new APIError({ code: 503, message: "fleet server unable to communicate with etcd" }), true],
     ["APIError 500", new APIError({ code: 500, message: "internal" }), true],
     ["APIError 502", new APIError({ code: 502, message: "bad gateway" }), true],
@@ -157,6 +180,22 @@ describe("retries over the wire", () => {
       expect(error).toBeInstanceOf(APIError)
       expect(error).toMatchObject({ code: 404, message: "unit does not exist" })
       expect(deletes).toBe(1)
+    })
+  )
+
+  it.live("destroyUnit's 404 after fleet's 503 is still an APIError: the 503 did nothing", () =>
+    Effect.gen(function* () {
+      let deletes = 0
+      const server = yield* rawServer((_, socket) => {
+        deletes++
+        socket.write(deletes === 1 ? httpResponse(503, unavailable) : httpResponse(404, notFound))
+      })
+      const error = yield* Fleet.destroyUnit("never-existed.service").pipe(
+        Effect.provide(Fleet.layer(server.url, { retry: Fleet.retrySchedule })),
+        Effect.flip
+      )
+      expect(error).toMatchObject({ _tag: "APIError", code: 404, message: "unit does not exist" })
+      expect(deletes).toBe(2)
     })
   )
 

@@ -45,7 +45,9 @@ const chain = (error: unknown): Array<unknown> => {
   while (current !== undefined && current !== null && !seen.includes(current) && seen.length < 16) {
     seen.push(current)
     if (current instanceof AggregateError && current.errors.length > 0) seen.push(...current.errors)
-    current = (current as { cause?: unknown }).cause
+    const next = current as { cause?: unknown; reason?: unknown }
+    // an HttpClientError keeps the failure in `reason.cause`
+    current = next.cause ?? (typeof next.reason === "object" ? next.reason : undefined)
   }
   return seen
 }
@@ -88,3 +90,25 @@ export const classify = (
     ? { reason: "Connect", detail: innermost }
     : { reason: "Reset", detail: `response body could not be read: ${innermost}` }
 }
+
+// Failures that repeat on every try: the endpoint is misconfigured, not momentarily away. A missing socket
+// (ENOENT) and a refused connection stay transient: fleetd restarting looks exactly like that.
+const permanentCodes = new Set([
+  "EACCES",
+  "ENOTSOCK",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+  "ERR_SSL_WRONG_VERSION_NUMBER"
+])
+
+/** Whether a failure will repeat however often it is retried (permission denied, TLS verification failed). */
+export const isPermanent = (error: unknown): boolean =>
+  chain(error).some((e) => {
+    const code = codeOf(e)
+    return code !== undefined && permanentCodes.has(code)
+  })

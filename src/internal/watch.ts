@@ -8,6 +8,7 @@ import { type APIError, isTransient, type TransportError, ValueError, WaitTimeou
 import type { DesiredState, Unit } from "../Unit.ts"
 import type { UnitState } from "../UnitState.ts"
 import { watchRetrySchedule } from "./retry.ts"
+import { isGlobal } from "./registry.ts"
 
 export type UnitStateChange = Data.TaggedEnum<{
   Added: { readonly state: UnitState }
@@ -80,17 +81,11 @@ export interface WaitOptions {
 
 const defaultInterval = Duration.millis(250)
 
-// fleet's own rule (job.Unit.IsGlobal): the last X-Fleet Global value decides.
-const isGlobal = (unit: Unit): boolean => {
-  const values = unit.options.filter((o) => o.section === "X-Fleet" && o.name === "Global")
-  return values.at(-1)?.value.toLowerCase() === "true"
-}
-
 export const hasReached =
   (target: DesiredState) =>
   ({ unit, states }: UnitStatus): boolean => {
     if (unit === undefined) return false
-    const global = isGlobal(unit)
+    const global = isGlobal(unit.options)
     // fleet never sets currentState on a global unit: fleetctl waits for its desired state instead.
     if ((global ? unit.desiredState : unit.currentState) !== target) return false
     if (target !== "launched") return true
