@@ -23,6 +23,7 @@ import type { Endpoint } from "./Endpoint.ts"
 import { ValueError } from "./FleetError.ts"
 import type { PoolOptions, TlsOptions } from "./FleetTransport.ts"
 import * as KnownHosts from "./internal/knownHosts.ts"
+import * as Tls from "./internal/tls.ts"
 import { TunnelFailure } from "./internal/tunnelFailure.ts"
 
 /**
@@ -60,10 +61,19 @@ export interface Options extends PoolOptions {
   readonly strictHostKeyChecking?: boolean | "accept-new" | undefined
   /** The ssh-agent socket (default `SSH_AUTH_SOCK`); tried before any key. */
   readonly agent?: string | undefined
-  /** A private key in OpenSSH or PEM format, tried after the agent and before `~/.ssh/id_*`. */
-  readonly privateKey?: string | Uint8Array | undefined
+  /**
+   * A private key in OpenSSH or PEM format, tried after the agent and before `~/.ssh/id_*`. A secret: pass it as
+   * `Redacted`, e.g. `Redacted.make(fs.readFileSync(file))`.
+   */
+  readonly privateKey?: Redacted.Redacted<string | Uint8Array> | undefined
   /** The passphrase of an encrypted private key. */
   readonly passphrase?: Redacted.Redacted<string> | undefined
+  /**
+   * How long the connection may stay silent before an SSH keepalive asks the server for a sign of life (default
+   * 15 s). Three unanswered in a row drop the connection, so a host that vanished without closing it is noticed and
+   * the next request connects again. `"Infinity"` turns keepalives off.
+   */
+  readonly keepaliveInterval?: Duration.Input | undefined
   /** How unix-socket endpoints are reached (default `"streamlocal"`). */
   readonly unixSocketMethod?: UnixSocketMethod | undefined
   /** TLS settings for an `https://` endpoint behind the tunnel (TLS runs end to end, inside the channel). */
@@ -211,21 +221,10 @@ const openChannel = (client: Ssh2.Client, endpoint: Endpoint, method: UnixSocket
 const secure = (channel: Duplex, endpoint: Endpoint, options: TlsOptions | undefined): Promise<Duplex> => {
   if (endpoint._tag !== "Tcp" || !endpoint.secure) return Promise.resolve(channel)
   return new Promise((resolve, reject) => {
-    const toBuffer = (value: string | Uint8Array) => (typeof value === "string" ? value : Buffer.from(value))
-    const ca =
-      options?.ca === undefined
-        ? undefined
-        : Array.isArray(options.ca)
-          ? options.ca.map(toBuffer)
-          : toBuffer(options.ca as string | Uint8Array)
     const socket = tls.connect({
+      ...Tls.connectionOptions(options, endpoint.hostname),
       socket: channel,
-      servername: options?.servername ?? endpoint.hostname,
-      rejectUnauthorized: options?.insecureSkipVerify !== true,
-      ALPNProtocols: ["http/1.1"],
-      ...(ca !== undefined ? { ca } : {}),
-      ...(options?.cert !== undefined ? { cert: toBuffer(options.cert) } : {}),
-      ...(options?.key !== undefined ? { key: toBuffer(Redacted.value(options.key)) } : {})
+      ALPNProtocols: ["http/1.1"]
     })
     const onError = (error: Error) => {
       channel.destroy()
@@ -238,6 +237,21 @@ const secure = (channel: Duplex, endpoint: Endpoint, options: TlsOptions | undef
     })
     channel.once("close", () => socket.destroy())
   })
+}
+
+/** Opens a channel to the endpoint (TLS inside it for `https://`), failed with the rest when the connection drops. */
+const openSocket = async (
+  client: Ssh2.Client,
+  channels: ChannelSet,
+  endpoint: Endpoint,
+  method: UnixSocketMethod,
+  tlsOptions: TlsOptions | undefined
+): Promise<Duplex> => {
+  const channel = await openChannel(client, endpoint, method)
+  channels.add(channel)
+  const socket = await secure(channel, endpoint, tlsOptions)
+  if (socket !== channel) channels.add(socket)
+  return socket
 }
 
 /**
@@ -267,11 +281,7 @@ const connector =
   }
 
 const makeDispatcher = (open: () => Promise<Duplex>, pool: PoolOptions) =>
-  NodeHttpClient.makeDispatcherOptions({
-    connect: connector(open),
-    ...(pool.connections !== undefined ? { connections: pool.connections } : {}),
-    ...(pool.keepAliveTimeout !== undefined ? { keepAliveTimeout: pool.keepAliveTimeout } : {})
-  })
+  NodeHttpClient.makeDispatcherOptions({ connect: connector(open), ...Tls.poolSettings(pool) })
 
 // -----------------------------------------------------------------------------
 // Connecting
@@ -281,6 +291,8 @@ interface Settings {
   readonly address: Address
   readonly username: string
   readonly timeoutMs: number
+  /** 0 when off, as ssh2 reads it. */
+  readonly keepaliveMs: number
   readonly knownHostsFile: string
   readonly strict: boolean | "accept-new"
   readonly auth: ReadonlyArray<AuthAttempt>
@@ -312,6 +324,14 @@ const preferredHostKeys = (known: ReadonlyArray<string>): Array<Ssh2.ServerHostK
     ...hostKeyAlgorithms.filter((algorithm) => !first.has(algorithm))
   ]
 }
+
+// OpenSSH's ServerAliveCountMax: a few lost replies are a dead peer, one may be a slow one.
+const keepaliveCountMax = 3
+
+/** Errors ssh2 reports before it moves on to the next authentication method: failed agents, unusable keys. */
+const isAuthNote = (error: Error & { level?: string }) =>
+  error.level === "agent" ||
+  (error.level === "client-authentication" && error.message !== "All configured authentication methods failed")
 
 const missingHostsFile = (file: string) =>
   `Strict Host Key Checking is enabled, but hosts file (${file}) does not exist or is unreadable.`
@@ -422,11 +442,7 @@ const connectOnce = (
       const ssh = new ssh2.Client()
       client = ssh
       ssh.on("error", (error: Error & { level?: string }) => {
-        // Failed agents and unusable keys are reported before ssh2 moves on to the next method: not fatal.
-        if (
-          error.level === "agent" ||
-          (error.level === "client-authentication" && error.message !== "All configured authentication methods failed")
-        ) {
+        if (isAuthNote(error)) {
           authNotes.push(error.message)
           return
         }
@@ -457,6 +473,8 @@ const connectOnce = (
         readyTimeout: 0,
         hostVerifier: verifyHostKey(host, entries, ip),
         authHandler: settings.auth.map((method) => method.method),
+        keepaliveInterval: settings.keepaliveMs,
+        keepaliveCountMax,
         algorithms: { serverHostKey: preferredHostKeys(known) }
       })
     }
@@ -464,6 +482,12 @@ const connectOnce = (
     start().catch((cause) => fail(`Unable to connect via ssh: ${String(cause)}`, cause))
   })
   return { promise, abort: () => abort() }
+}
+
+const keepaliveMillis = (input: Duration.Input | undefined): number => {
+  const ms = Duration.toMillis(input ?? Duration.seconds(15))
+  // ssh2 runs the keepalive on setInterval, which reads anything past 2^31 - 1 ms as 1 ms.
+  return Number.isFinite(ms) && ms > 0 ? Math.min(Math.max(1, Math.round(ms)), 2 ** 31 - 1) : 0
 }
 
 const expandHome = (file: string) =>
@@ -491,10 +515,13 @@ const authMethods = (ssh2: Ssh2Module, options: Options, username: string) =>
     }
     const passphrase = options.passphrase === undefined ? undefined : Redacted.value(options.passphrase)
     if (options.privateKey !== undefined) {
-      const key = typeof options.privateKey === "string" ? options.privateKey : Buffer.from(options.privateKey)
+      const secret = Redacted.value(options.privateKey)
+      const key = typeof secret === "string" ? secret : Buffer.from(secret)
       const parsed = ssh2.utils.parseKey(key, passphrase)
       if (parsed instanceof Error) {
-        return yield* new ValueError({ message: `Unable to use the private key: ${parsed.message}` })
+        // ssh2 quotes fields read from the key after a colon (its magic, cipher, type): the key stays out of it.
+        const reason = parsed.message.split(":")[0] ?? "unreadable key"
+        return yield* new ValueError({ message: `Unable to use the private key: ${reason}` })
       }
       methods.push({
         label: "the private key given",
@@ -570,11 +597,7 @@ class Tunnel {
 
   async open(endpoint: Endpoint, method: UnixSocketMethod, tlsOptions: TlsOptions | undefined): Promise<Duplex> {
     const { client, channels } = await this.connect()
-    const channel = await openChannel(client, endpoint, method)
-    channels.add(channel)
-    const socket = await secure(channel, endpoint, tlsOptions)
-    if (socket !== channel) channels.add(socket)
-    return socket
+    return openSocket(client, channels, endpoint, method, tlsOptions)
   }
 
   close(): Promise<void> {
@@ -614,6 +637,7 @@ export const layerDispatcher = (options: Options): Layer.Layer<NodeHttpClient.Di
         address,
         username,
         timeoutMs: Math.max(1, Duration.toMillis(options.timeout ?? Duration.seconds(10))),
+        keepaliveMs: keepaliveMillis(options.keepaliveInterval),
         knownHostsFile: expandHome(options.knownHostsFile ?? "~/.fleetctl/known_hosts"),
         strict: options.strictHostKeyChecking ?? true,
         auth: yield* authMethods(ssh2, options, username)
@@ -660,9 +684,70 @@ export const layer = (options: Options): Layer.Layer<HttpClient.HttpClient, Valu
   NodeHttpClient.layerUndiciNoDispatcher.pipe(Layer.provide(layerDispatcher(options)))
 
 /**
+ * How far a caller's ssh2 `Client` has got. ssh2 exposes no such state, so its internals are read: the socket it was
+ * given by `connect()` and whether its protocol has authenticated. Should those internals ever change shape, the
+ * client is taken as ready, as the caller promised.
+ */
+const clientState = (client: Ssh2.Client): "unconnected" | "connecting" | "ready" | "closed" => {
+  const internals = client as unknown as {
+    readonly _sock?: { readonly destroyed?: boolean; readonly writable?: boolean } | undefined
+    readonly _protocol?: { readonly _authenticated?: unknown } | undefined
+  }
+  if (!("_sock" in internals) || !("_protocol" in internals)) return "ready"
+  const socket = internals._sock
+  if (socket === undefined || socket === null) return "unconnected"
+  if (socket.destroyed === true || socket.writable === false) return "closed"
+  const authenticated = internals._protocol?._authenticated
+  return authenticated === false ? "connecting" : "ready"
+}
+
+/**
+ * Waits for a caller's client to be "ready", so that a layer built right after `connect()` opens its channels on an
+ * authenticated connection. ssh2's own `readyTimeout` (20 s unless the caller changed it) bounds the wait.
+ */
+const awaitReady = (client: Ssh2.Client): Effect.Effect<void, ValueError> =>
+  // The state is read where the listeners are added, so no event can fall between the two.
+  Effect.callback<void, ValueError>((resume) => {
+    const fail = (reason: string) =>
+      resume(Effect.fail(new ValueError({ message: `Unable to connect via ssh: ${reason}` })))
+    switch (clientState(client)) {
+      case "ready":
+        return resume(Effect.void)
+      case "unconnected":
+        return fail("the ssh2 Client is not connected; call connect() first")
+      case "closed":
+        return fail("the ssh2 Client's connection is closed")
+    }
+    const notes: Array<string> = []
+    const stop = () => {
+      client.off("ready", onReady)
+      client.off("error", onError)
+      client.off("close", onClose)
+    }
+    const onReady = () => {
+      stop()
+      resume(Effect.void)
+    }
+    const onError = (error: Error & { level?: string }) => {
+      if (isAuthNote(error)) return notes.push(error.message)
+      stop()
+      fail(error.message)
+    }
+    const onClose = () => {
+      stop()
+      fail(`the connection closed before it was ready${notes.length === 0 ? "" : ` (${notes.join("; ")})`}`)
+    }
+    client.once("ready", onReady)
+    client.on("error", onError)
+    client.once("close", onClose)
+    return Effect.sync(stop)
+  })
+
+/**
  * An `HttpClient` over an ssh2 `Client` you connected yourself (python-fleet's `ssh_raw_transport`): your
- * connection, your authentication and host key policy. The layer opens channels on it and never closes it; if it
- * drops, requests fail with a tunnel transport error and nothing reconnects.
+ * connection, your authentication and host key policy. Building the layer waits for the client's "ready" when it
+ * is still connecting, and fails with a `ValueError` if it errors or closes first. The layer opens channels on it
+ * and never closes it; if it drops, requests fail with a tunnel transport error and nothing reconnects.
  *
  * @example
  * ```ts
@@ -670,7 +755,7 @@ export const layer = (options: Options): Layer.Layer<HttpClient.HttpClient, Valu
  * import type { Client } from "ssh2"
  * import { Endpoint, Fleet, FleetSsh } from "effect-fleet"
  *
- * declare const connection: Client // connected and "ready", closed by you
+ * declare const connection: Client // connect() called (the layer waits for "ready"), closed by you
  * const FleetLive = Layer.unwrap(
  *   Effect.map(Endpoint.parse("unix:///var/run/fleet.sock"), (endpoint) =>
  *     Fleet.layerHttpClient({ baseUrl: endpoint.baseUrl }).pipe(
@@ -682,11 +767,15 @@ export const layer = (options: Options): Layer.Layer<HttpClient.HttpClient, Valu
  * @since 0.1.0
  * @category layers
  */
-export const layerClient = (client: Ssh2.Client, options: ClientOptions): Layer.Layer<HttpClient.HttpClient> =>
+export const layerClient = (
+  client: Ssh2.Client,
+  options: ClientOptions
+): Layer.Layer<HttpClient.HttpClient, ValueError> =>
   NodeHttpClient.layerUndiciNoDispatcher.pipe(
     Layer.provide(
       Layer.effect(NodeHttpClient.Dispatcher)(
         Effect.gen(function* () {
+          yield* awaitReady(client)
           const channels = new ChannelSet()
           const lost = () => channels.failAll("The SSH connection was lost")
           // Without it each small request waits out Nagle's algorithm against the server's delayed ACK (~40 ms).
@@ -703,13 +792,10 @@ export const layerClient = (client: Ssh2.Client, options: ClientOptions): Layer.
               })
           )
           const method = options.unixSocketMethod ?? "streamlocal"
-          return yield* makeDispatcher(async () => {
-            const channel = await openChannel(client, options.endpoint, method)
-            channels.add(channel)
-            const socket = await secure(channel, options.endpoint, options.tls)
-            if (socket !== channel) channels.add(socket)
-            return socket
-          }, options)
+          return yield* makeDispatcher(
+            () => openSocket(client, channels, options.endpoint, method, options.tls),
+            options
+          )
         })
       )
     )

@@ -7,9 +7,10 @@
  * @since 0.1.0
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import { type Layer, Redacted } from "effect"
+import type { Duration, Layer, Redacted } from "effect"
 import type { HttpClient } from "effect/http"
 import type { Endpoint } from "./Endpoint.ts"
+import * as Tls from "./internal/tls.ts"
 
 /**
  * Connection pool settings shared by every transport.
@@ -20,8 +21,8 @@ import type { Endpoint } from "./Endpoint.ts"
 export interface PoolOptions {
   /** Most connections open at once to the endpoint (default: unlimited, as undici). */
   readonly connections?: number | undefined
-  /** How long an idle keep-alive connection stays open, in milliseconds (default 4000, as undici). */
-  readonly keepAliveTimeout?: number | undefined
+  /** How long an idle keep-alive connection stays open (default 4 seconds, as undici). */
+  readonly keepAliveTimeout?: Duration.Input | undefined
 }
 
 /**
@@ -41,12 +42,8 @@ export interface TlsOptions {
   readonly servername?: string | undefined
 }
 
-const toBuffer = (value: string | Uint8Array): string | Buffer =>
-  typeof value === "string" ? value : Buffer.from(value)
-
 const agentOptions = (pool: PoolOptions | undefined, connect: object = {}) => ({
-  ...(pool?.connections !== undefined ? { connections: pool.connections } : {}),
-  ...(pool?.keepAliveTimeout !== undefined ? { keepAliveTimeout: pool.keepAliveTimeout } : {}),
+  ...Tls.poolSettings(pool),
   connect
 })
 
@@ -77,23 +74,8 @@ export const layerTcp = (options?: PoolOptions): Layer.Layer<HttpClient.HttpClie
  * @since 0.1.0
  * @category layers
  */
-export const layerHttps = (options: TlsOptions & PoolOptions = {}): Layer.Layer<HttpClient.HttpClient> => {
-  const ca =
-    options.ca === undefined
-      ? undefined
-      : Array.isArray(options.ca)
-        ? options.ca.map(toBuffer)
-        : toBuffer(options.ca as string | Uint8Array)
-  return NodeHttpClient.layerUndiciOptions(
-    agentOptions(options, {
-      rejectUnauthorized: options.insecureSkipVerify !== true,
-      ...(ca !== undefined ? { ca } : {}),
-      ...(options.cert !== undefined ? { cert: toBuffer(options.cert) } : {}),
-      ...(options.key !== undefined ? { key: toBuffer(Redacted.value(options.key)) } : {}),
-      ...(options.servername !== undefined ? { servername: options.servername } : {})
-    })
-  )
-}
+export const layerHttps = (options: TlsOptions & PoolOptions = {}): Layer.Layer<HttpClient.HttpClient> =>
+  NodeHttpClient.layerUndiciOptions(agentOptions(options, Tls.connectionOptions(options)))
 
 /**
  * An `HttpClient` whose connections go to a unix socket, whatever host the request URL names.

@@ -3,12 +3,14 @@ import { Effect, Fiber, Layer, Redacted, Stream } from "effect"
 import { HttpClient } from "effect/http"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
+import * as http from "node:http"
 import * as net from "node:net"
 import * as path from "node:path"
 import { Endpoint, Fleet, FleetServer, FleetSsh, Unit } from "../src/index.ts"
 import { ValueError } from "../src/FleetError.ts"
 import { isTunnelFailure } from "../src/internal/tunnelFailure.ts"
 import { startTinyServer, type TinyServer } from "./support/httpServer.ts"
+import { makePki, tlsProxy } from "./support/tls.ts"
 import {
   establishedOn,
   freePort,
@@ -108,7 +110,7 @@ describe.skipIf(!available)("FleetSsh", () => {
     endpoint,
     username: "root",
     agent: "",
-    privateKey: sshd.userPrivateKey,
+    privateKey: Redacted.make(sshd.userPrivateKey),
     knownHostsFile: knownHosts,
     ...extra
   })
@@ -185,6 +187,73 @@ describe.skipIf(!available)("FleetSsh", () => {
         )
       )
     )
+  )
+
+  it.effect("https:// behind the tunnel: verified against an IP without sending it as SNI (no DEP0123)", () =>
+    Effect.gen(function* () {
+      const pki = makePki()
+      const proxy = yield* tlsProxy(pki, server.port)
+      const https = Effect.runSync(Endpoint.parse(`https://127.0.0.1:${proxy.port}`))
+      const warnings: Array<string> = []
+      const onWarning = (warning: Error & { code?: string }) => warnings.push(warning.code ?? warning.message)
+      yield* Effect.acquireRelease(
+        Effect.sync(() => process.on("warning", onWarning)),
+        () => Effect.sync(() => process.off("warning", onWarning))
+      )
+      const body = yield* getJson(`${https.baseUrl}/tls-by-ip`).pipe(
+        Effect.provide(FleetSsh.layer(options(https, { tls: { ca: pki.ca } })))
+      )
+      expect(body.path).toBe("/tls-by-ip")
+      const named = yield* getJson(`${https.baseUrl}/tls-by-name`).pipe(
+        Effect.provide(FleetSsh.layer(options(https, { tls: { ca: [pki.ca], servername: "localhost" } })))
+      )
+      expect(named.path).toBe("/tls-by-name")
+      const refused = yield* getJson(`${https.baseUrl}/tls-other-ca`).pipe(
+        Effect.flip,
+        Effect.provide(FleetSsh.layer(options(https, { tls: { ca: pki.otherCa } })))
+      )
+      expect(refused._tag).toBe("HttpClientError")
+      // Warnings are emitted on the next tick.
+      yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
+      expect(warnings).not.toContain("DEP0123")
+    })
+  )
+
+  it.effect("keepAliveTimeout is a Duration: idle channels are closed after it", () =>
+    Effect.gen(function* () {
+      // A server that sends no Keep-Alive hint, so undici goes by keepAliveTimeout, and never closes idle sockets.
+      const open = new Set<net.Socket>()
+      const quiet = yield* Effect.acquireRelease(
+        Effect.promise(
+          () =>
+            new Promise<http.Server>((resolve) => {
+              const created = http.createServer((_request, response) => {
+                response.writeHead(200, { "content-type": "application/json" })
+                response.end(JSON.stringify({ path: "/idle", method: "GET" }))
+              })
+              created.keepAliveTimeout = 0
+              created.on("connection", (socket) => {
+                open.add(socket)
+                socket.on("close", () => open.delete(socket))
+              })
+              created.listen(0, "127.0.0.1", () => resolve(created))
+            })
+        ),
+        (created) =>
+          Effect.promise(() => {
+            created.closeAllConnections()
+            return new Promise<void>((resolve) => created.close(() => resolve()))
+          })
+      )
+      const port = (quiet.address() as net.AddressInfo).port
+      const endpoint = Effect.runSync(Endpoint.parse(`http://127.0.0.1:${port}`))
+      yield* Effect.gen(function* () {
+        expect((yield* getJson(`${endpoint.baseUrl}/idle`)).path).toBe("/idle")
+        expect(open.size).toBe(1)
+        // undici's default would hold the channel open for 4 s.
+        yield* Effect.promise(() => waitFor(() => open.size === 0, "the idle channel to be closed", 2000))
+      }).pipe(Effect.provide(FleetSsh.layer(options(endpoint, { keepAliveTimeout: "100 millis" }))))
+    })
   )
 
   describe("known_hosts", () => {
@@ -386,9 +455,24 @@ describe.skipIf(!available)("FleetSsh", () => {
     it.effect("a key the server does not accept: Unable to connect via ssh: authentication failed", () =>
       Effect.gen(function* () {
         const stranger = keygen(path.join(sshd.dir, `stranger-${Date.now()}`))
-        const error = yield* buildError(FleetSsh.layer(options(tcp, { privateKey: stranger.privateKey })))
+        const error = yield* buildError(
+          FleetSsh.layer(options(tcp, { privateKey: Redacted.make(stranger.privateKey) }))
+        )
         expect(message(error)).toMatch(/^Unable to connect via ssh: authentication failed for user root/)
         expect(message(error)).not.toContain("PRIVATE KEY")
+      })
+    )
+
+    it.effect("an unreadable private key: the error names no byte of it", () =>
+      Effect.gen(function* () {
+        // ssh2 quotes the first bytes of a blob whose magic it does not know.
+        const blob = Buffer.concat([Buffer.from("TOPSECRETKEYMATERIAL"), Buffer.alloc(64, 7)]).toString("base64")
+        const key = `-----BEGIN OPENSSH PRIVATE KEY-----\n${blob}\n-----END OPENSSH PRIVATE KEY-----\n`
+        const error = yield* buildError(FleetSsh.layer(options(tcp, { privateKey: Redacted.make(key) })))
+        expect(error).toBeInstanceOf(ValueError)
+        expect(message(error)).toBe("Unable to use the private key: Unsupported OpenSSH key magic")
+        expect(String(error)).not.toContain("TOPSECRET")
+        expect(JSON.stringify(error)).not.toContain("TOPSECRET")
       })
     )
   })
@@ -431,7 +515,7 @@ describe.skipIf(!available)("FleetSsh", () => {
           Effect.provide(
             FleetSsh.layer(
               options(tcp, {
-                privateKey: fs.readFileSync(file),
+                privateKey: Redacted.make(fs.readFileSync(file)),
                 passphrase: Redacted.make("correct horse")
               })
             )
@@ -441,7 +525,7 @@ describe.skipIf(!available)("FleetSsh", () => {
         const error = yield* buildError(
           FleetSsh.layer(
             options(tcp, {
-              privateKey: encrypted.privateKey,
+              privateKey: Redacted.make(encrypted.privateKey),
               passphrase: Redacted.make("wrong")
             })
           )
@@ -521,6 +605,87 @@ describe.skipIf(!available)("FleetSsh", () => {
         )
         expect(again.path).toBe("/owned-again")
         expect(established()).toBe(1)
+      })
+    )
+
+    const ssh2Client = Effect.promise(() => import("ssh2")).pipe(Effect.map((module) => module.Client))
+
+    it.effect("a caller's client handed over right after connect(): building the layer waits for its ready", () =>
+      Effect.gen(function* () {
+        const Client = yield* ssh2Client
+        const client = yield* Effect.acquireRelease(
+          Effect.sync(() => {
+            const client = new Client()
+            client.connect({ host: "127.0.0.1", port: sshd.port, username: "root", privateKey: sshd.userPrivateKey })
+            return client
+          }),
+          (client) => Effect.sync(() => client.end())
+        )
+        const body = yield* getJson(`${unix.baseUrl}/not-ready-yet`).pipe(
+          Effect.provide(FleetSsh.layerClient(client, { endpoint: unix }))
+        )
+        expect(body.path).toBe("/not-ready-yet")
+        const tcpBody = yield* getJson(`${tcp.baseUrl}/ready-now`).pipe(
+          Effect.provide(FleetSsh.layerClient(client, { endpoint: tcp }))
+        )
+        expect(tcpBody.path).toBe("/ready-now")
+      })
+    )
+
+    it.effect("a caller's client that fails before ready, was never connected or is closed: a ValueError", () =>
+      Effect.gen(function* () {
+        const Client = yield* ssh2Client
+        const stranger = keygen(path.join(sshd.dir, `client-stranger-${Date.now()}`))
+        const refused = new Client()
+        refused.on("error", () => {})
+        refused.connect({ host: "127.0.0.1", port: sshd.port, username: "root", privateKey: stranger.privateKey })
+        const error = yield* buildError(FleetSsh.layerClient(refused, { endpoint: unix }))
+        expect(error).toEqual(
+          new ValueError({ message: "Unable to connect via ssh: All configured authentication methods failed" })
+        )
+        expect(message(yield* buildError(FleetSsh.layerClient(new Client(), { endpoint: unix })))).toBe(
+          "Unable to connect via ssh: the ssh2 Client is not connected; call connect() first"
+        )
+        const ended = new Client()
+        yield* Effect.callback<void>((resume) => {
+          ended.once("ready", () => ended.end())
+          ended.once("close", () => resume(Effect.void))
+          ended.connect({ host: "127.0.0.1", port: sshd.port, username: "root", privateKey: sshd.userPrivateKey })
+        })
+        expect(message(yield* buildError(FleetSsh.layerClient(ended, { endpoint: unix })))).toBe(
+          "Unable to connect via ssh: the ssh2 Client's connection is closed"
+        )
+      })
+    )
+
+    it.effect("a host that freezes (no FIN, no RST) is dropped by keepalives; the next request connects again", () =>
+      Effect.gen(function* () {
+        yield* settle("no SSH connection from earlier tests", () => established() === 0 && sshd.sessions() === 0)
+        yield* Effect.gen(function* () {
+          expect((yield* getJson(`${tcp.baseUrl}/before-freeze`)).path).toBe("/before-freeze")
+          const frozen = sshd.sessionPids()
+          expect(frozen.length).toBeGreaterThan(0)
+          yield* Effect.acquireRelease(
+            Effect.sync(() => {
+              for (const pid of frozen) process.kill(pid, "SIGSTOP")
+            }),
+            () =>
+              Effect.sync(() => {
+                for (const pid of frozen) {
+                  try {
+                    process.kill(pid, "SIGKILL")
+                  } catch {
+                    // Already gone.
+                  }
+                }
+              })
+          )
+          // The frozen sessions neither answer nor close; only our side giving up takes sshd's socket out of
+          // ESTABLISHED (into CLOSE_WAIT).
+          yield* settle("the keepalives to drop the connection", () => established() === 0)
+          expect((yield* getJson(`${tcp.baseUrl}/after-freeze`)).path).toBe("/after-freeze")
+          expect(established()).toBe(1)
+        }).pipe(Effect.scoped, Effect.provide(FleetSsh.layer(options(tcp, { keepaliveInterval: "200 millis" }))))
       })
     )
 

@@ -2,7 +2,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Stream } from "effect"
+import { Effect, Layer, Redacted, Stream } from "effect"
 import type { Client } from "ssh2"
 import * as Fleet from "../src/Fleet.ts"
 import { ValueError } from "../src/FleetError.ts"
@@ -50,7 +50,12 @@ describe.skipIf(!available)("Fleet.layer through SSH", () => {
     await sshd?.stop()
   })
 
-  const ssh = () => ({ username: "root", agent: "", privateKey: sshd.userPrivateKey, knownHostsFile: knownHosts })
+  const ssh = () => ({
+    username: "root",
+    agent: "",
+    privateKey: Redacted.make(sshd.userPrivateKey),
+    knownHostsFile: knownHosts
+  })
 
   it.live("sshTunnel to fleetctl's unix socket: every operation, one SSH connection, closed with the scope", () =>
     Effect.gen(function* () {
@@ -87,6 +92,18 @@ describe.skipIf(!available)("Fleet.layer through SSH", () => {
       yield* everyOperation.pipe(
         Effect.provide(Fleet.layer(`http+unix://${encodeURIComponent(socketPath)}`, { sshClient: client }))
       )
+      expect(establishedOn(sshd.port)).toBe(1)
+    }).pipe(Effect.provide(server))
+  )
+
+  it.live("sshClient as the README shows it: connect(), then Fleet.layer at once, before the client is ready", () =>
+    Effect.gen(function* () {
+      const { Client } = yield* Effect.promise(() => import("ssh2"))
+      const ssh = new Client()
+      yield* Effect.addFinalizer(() => Effect.sync(() => ssh.end()))
+      ssh.connect({ host: "127.0.0.1", port: sshd.port, username: "root", privateKey: sshd.userPrivateKey })
+      const own = Fleet.layer(`unix://${socketPath}`, { sshClient: ssh })
+      yield* everyOperation.pipe(Effect.provide(own))
       expect(establishedOn(sshd.port)).toBe(1)
     }).pipe(Effect.provide(server))
   )

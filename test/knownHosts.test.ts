@@ -91,6 +91,16 @@ describe("knownHosts", () => {
     )
   })
 
+  it("host names are lowercased before hashing and matching, as OpenSSH does", () => {
+    const entry = `${hashed("fleet.example")} ssh-ed25519 ${keyA}`
+    expect(lookup(entry, { host: "Fleet.EXAMPLE", port: 22 }, blobA)).toBe("Match")
+    expect(
+      lookup(`${hashed("[fleet.example]:2222")} ssh-ed25519 ${keyA}`, { host: "FLEET.example", port: 2222 }, blobA)
+    ).toBe("Match")
+    expect(lookup(`Fleet.Example ssh-ed25519 ${keyA}`, { host: "fleet.EXAMPLE", port: 22 }, blobA)).toBe("Match")
+    expect(lookup(entry, { host: "Fleet.EXAMPLE", port: 22 }, blobB)).toBe("Mismatch")
+  })
+
   it("@revoked refuses a key even when a plain line lists it; @cert-authority lines are ignored for plain keys", () => {
     const host = { host: "fleet.example", port: 22 }
     expect(lookup(`fleet.example ssh-ed25519 ${keyA}\n@revoked * ssh-ed25519 ${keyA}`, host, blobA)).toBe("Revoked")

@@ -15,7 +15,7 @@ export const explicit = Fleet.layer("http://127.0.0.1:49153", {
   ssh: {
     username: "deploy",
     timeout: "5 seconds",
-    privateKey: fs.readFileSync("/etc/fleet/deploy.key", "utf8"),
+    privateKey: Redacted.make(fs.readFileSync("/etc/fleet/deploy.key")),
     passphrase: Redacted.make("correct horse battery staple"),
     knownHostsFile: "/etc/fleet/known_hosts",
     strictHostKeyChecking: "accept-new",
@@ -24,8 +24,8 @@ export const explicit = Fleet.layer("http://127.0.0.1:49153", {
   }
 })
 
-// Advanced: an SSH connection you configured, connected and own (python-fleet's ssh_raw_transport). The library
-// opens channels on it and never closes it.
+// Advanced: an SSH connection you configured, connected and own (python-fleet's ssh_raw_transport). Building the
+// layer waits for the connection to be ready; the library opens channels on it and never closes it.
 const ssh = new Client()
 ssh.connect({ host: "198.51.100.23", username: "core", privateKey: fs.readFileSync("/tmp/the.key") })
 export const own = Fleet.layer("unix:///var/run/fleet.sock", { sshClient: ssh })

@@ -109,11 +109,12 @@ export const matchPattern = (text: string, pattern: string): boolean => {
 export const hostName = (host: string, port: number): string => (port === 22 ? host : `[${host}]:${port}`)
 
 const matchesName = (hosts: HostField, name: string): boolean => {
+  // OpenSSH lowercases the host name before hashing or matching it; the entries it wrote only match that way.
+  const lower = name.toLowerCase()
   if (hosts._tag === "Hashed") {
-    const digest = createHmac("sha1", hosts.salt).update(name).digest()
+    const digest = createHmac("sha1", hosts.salt).update(lower).digest()
     return digest.length === hosts.hash.length && timingSafeEqual(digest, hosts.hash)
   }
-  const lower = name.toLowerCase()
   let matched = false
   for (const pattern of hosts.patterns) {
     const negated = pattern.startsWith("!")

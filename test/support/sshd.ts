@@ -104,6 +104,8 @@ export interface Sshd {
   readonly userPublicKey: string
   /** The per-connection sshd processes alive now. */
   readonly sessions: () => number
+  /** Their process ids, to stop them (SIGSTOP) as if the host froze without closing its connections. */
+  readonly sessionPids: () => ReadonlyArray<number>
   /** Kills sshd and every session it started, as if the host went away. */
   readonly kill: () => Promise<void>
   /** Starts sshd again on the same port with the same keys. */
@@ -202,6 +204,7 @@ socket.on("close", () => process.exit(0))
     userPrivateKey: user.privateKey,
     userPublicKey: user.publicKey,
     sessions: () => (child?.pid === undefined ? 0 : descendants(child.pid).length),
+    sessionPids: () => (child?.pid === undefined ? [] : descendants(child.pid)),
     kill,
     start,
     stop: async () => {
