@@ -5,16 +5,10 @@
 import type { TransportErrorReason } from "../FleetError.ts"
 import { isTunnelFailure } from "./tunnelFailure.ts"
 
-const connectCodes = new Set([
-  "ECONNREFUSED",
-  "ENOENT",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
+// Failures that repeat on every try: the endpoint is misconfigured, not momentarily away.
+const permanentCodes = new Set([
   "EACCES",
   "ENOTSOCK",
-  "EADDRNOTAVAIL",
   "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
   "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
   "DEPTH_ZERO_SELF_SIGNED_CERT",
@@ -23,6 +17,17 @@ const connectCodes = new Set([
   "CERT_NOT_YET_VALID",
   "ERR_TLS_CERT_ALTNAME_INVALID",
   "ERR_SSL_WRONG_VERSION_NUMBER"
+])
+// A missing socket (ENOENT) and a refused connection stay transient: fleetd restarting looks exactly like that.
+const connectCodes = new Set([
+  ...permanentCodes,
+  "ECONNREFUSED",
+  "ENOENT",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EADDRNOTAVAIL"
 ])
 const resetCodes = new Set(["ECONNRESET", "EPIPE", "UND_ERR_SOCKET", "UND_ERR_CLOSED", "ECONNABORTED"])
 const timeoutCodes = new Set(["UND_ERR_CONNECT_TIMEOUT", "ETIMEDOUT", "UND_ERR_HEADERS_TIMEOUT"])
@@ -90,21 +95,6 @@ export const classify = (
     ? { reason: "Connect", detail: innermost }
     : { reason: "Reset", detail: `response body could not be read: ${innermost}` }
 }
-
-// Failures that repeat on every try: the endpoint is misconfigured, not momentarily away. A missing socket
-// (ENOENT) and a refused connection stay transient: fleetd restarting looks exactly like that.
-const permanentCodes = new Set([
-  "EACCES",
-  "ENOTSOCK",
-  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-  "DEPTH_ZERO_SELF_SIGNED_CERT",
-  "SELF_SIGNED_CERT_IN_CHAIN",
-  "CERT_HAS_EXPIRED",
-  "CERT_NOT_YET_VALID",
-  "ERR_TLS_CERT_ALTNAME_INVALID",
-  "ERR_SSL_WRONG_VERSION_NUMBER"
-])
 
 /** Whether a failure will repeat however often it is retried (permission denied, TLS verification failed). */
 export const isPermanent = (error: unknown): boolean =>
