@@ -19,7 +19,7 @@
  * @since 0.1.0
  */
 import { type Config, Context, Duration, Effect, Layer, Option, type Schedule, Schema, Stream } from "effect"
-import { HttpBody, HttpClient, HttpClientRequest } from "effect/http"
+import { HttpBody, HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
 import type { HttpClientError } from "effect/http/HttpClientError"
 import * as Endpoint from "./Endpoint.ts"
 import {
@@ -28,6 +28,7 @@ import {
   invalidStateMessage,
   isTransient as isTransientError,
   TransportError,
+  type TransportErrorReason,
   ValueError,
   type WaitTimeoutError
 } from "./FleetError.ts"
@@ -182,6 +183,41 @@ const apiError = (status: number, contentType: string | undefined, text: string)
   })
 }
 
+/** Why one exchange failed before any fleet answer could be judged; `send` and `probe` word it differently. */
+interface ExchangeFailure {
+  readonly reason: TransportErrorReason
+  readonly detail: string
+  readonly cause?: unknown
+}
+
+const exchangeFailure = (error: HttpClientError, beforeResponse: boolean): ExchangeFailure => ({
+  ...classify(error.reason.cause ?? error, beforeResponse),
+  cause: error
+})
+
+/** One request and its whole body, within `timeout`: the one path every request of the client takes. */
+const exchange = (
+  client: HttpClient.HttpClient,
+  request: HttpClientRequest.HttpClientRequest,
+  timeout: Duration.Duration
+): Effect.Effect<
+  { readonly response: HttpClientResponse.HttpClientResponse; readonly text: string },
+  ExchangeFailure
+> =>
+  withDeadline(
+    client.execute(request).pipe(
+      Effect.mapError((error) => exchangeFailure(error, true)),
+      Effect.flatMap((response) =>
+        Effect.map(
+          Effect.mapError(response.text, (error) => exchangeFailure(error, false)),
+          (text) => ({ response, text })
+        )
+      )
+    ),
+    timeout,
+    (): ExchangeFailure => ({ reason: "Timeout", detail: `no complete response within ${Duration.format(timeout)}` })
+  )
+
 /**
  * Whether a failed attempt may still have been carried out by fleet: its answer was lost (reset, timed out, tunnel
  * dropped, garbled) or a proxy failed after forwarding it (502, 504). A refused connection or fleet's own 503 did
@@ -221,13 +257,8 @@ export const make = Effect.fnUntraced(function* (options: ClientOptions & { read
     attempt: number,
     mayHaveLanded: boolean
   ): Effect.Effect<RawResponse, APIError | TransportError> => {
-    const url = baseUrl + path
     const label = `${method} ${path}`
-    const transportError = (error: HttpClientError, beforeResponse: boolean) => {
-      const { detail, reason } = classify(error.reason.cause ?? error, beforeResponse)
-      return new TransportError({ reason, message: `${label}: ${detail}`, cause: error })
-    }
-    const httpRequest = HttpClientRequest.make(method)(url, {
+    const httpRequest = HttpClientRequest.make(method)(baseUrl + path, {
       ...(request.urlParams !== undefined ? { urlParams: request.urlParams } : {}),
       ...(request.body !== undefined ? { body: HttpBody.text(JSON.stringify(request.body), "application/json") } : {})
     })
@@ -237,24 +268,10 @@ export const make = Effect.fnUntraced(function* (options: ClientOptions & { read
       "url.path": path,
       "fleet.retries": attempt - 1
     }).pipe(
-      Effect.andThen(client.execute(httpRequest)),
-      Effect.mapError((error) => transportError(error, true)),
-      Effect.flatMap((response) =>
-        Effect.map(
-          Effect.mapError(response.text, (error) => transportError(error, false)),
-          (text) => ({ response, text })
-        )
+      Effect.andThen(exchange(client, httpRequest, timeout)),
+      Effect.mapError(
+        ({ cause, detail, reason }) => new TransportError({ reason, message: `${label}: ${detail}`, cause })
       ),
-      (exchange) =>
-        withDeadline(
-          exchange,
-          timeout,
-          () =>
-            new TransportError({
-              reason: "Timeout",
-              message: `${label}: no complete response within ${Duration.format(timeout)}`
-            })
-        ),
       Effect.tap(({ response }) => Effect.annotateCurrentSpan("http.response.status_code", response.status)),
       Effect.flatMap(({ response, text }): Effect.Effect<RawResponse, APIError> => {
         const status = response.status
@@ -433,26 +450,17 @@ export const probe = (
     const notFleet = new ValueError({
       message: `Connected to endpoint ${endpoint} but it is not a fleet v1 API endpoint`
     })
-    const { status, text } = yield* client.get(`${baseUrl.replace(/\/+$/, "")}/fleet/v1/discovery`).pipe(
-      Effect.flatMap((response) => Effect.map(response.text, (text) => ({ status: response.status, text }))),
+    const url = `${baseUrl.replace(/\/+$/, "")}/fleet/v1/discovery`
+    const { response, text } = yield* exchange(
+      client,
+      HttpClientRequest.get(url),
+      Duration.fromInputUnsafe(timeout)
+    ).pipe(
       Effect.mapError(
-        (error) =>
-          new ValueError({
-            message: `Unable to connect to endpoint ${endpoint}: ${classify(error.reason.cause ?? error, true).detail}`
-          })
-      ),
-      Effect.timeoutOrElse({
-        duration: timeout,
-        orElse: () =>
-          Effect.fail(
-            new ValueError({
-              message: `Unable to connect to endpoint ${endpoint}: no answer within ${Duration.format(
-                Duration.fromInputUnsafe(timeout)
-              )}`
-            })
-          )
-      })
+        ({ detail }) => new ValueError({ message: `Unable to connect to endpoint ${endpoint}: ${detail}` })
+      )
     )
+    const status = response.status
     let body: unknown
     try {
       body = JSON.parse(text)
