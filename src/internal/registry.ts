@@ -330,6 +330,9 @@ export class Registry {
   etcdUnavailable = false
 
   private readonly units = new Map<string, StoredUnit>()
+  // Every page of a listing needs the units in order; sorting once per change, not once per page, keeps paging
+  // through a large fleet linear.
+  private sortedUnits: ReadonlyArray<StoredUnit> | undefined
   private readonly states = new Map<string, StateRecord>()
   private readonly machines = new Map<string, MachineRecord>()
   private readonly faults: Array<Fault> = []
@@ -373,6 +376,7 @@ export class Registry {
   /** Empties the registry, the fault queue and the request log, and leaves the etcd-unavailable mode. */
   reset(): void {
     this.units.clear()
+    this.sortedUnits = undefined
     this.states.clear()
     this.machines.clear()
     this.faults.length = 0
@@ -415,7 +419,7 @@ export class Registry {
         systemdSubState: state.systemdSubState
       })
     }
-    for (const unit of units) this.units.set(unit.name, unit)
+    for (const unit of units) this.putUnit(unit)
     for (const unit of this.units.values()) {
       if (unit.desiredState !== "inactive") this.runAgents(unit.name)
     }
@@ -432,9 +436,15 @@ export class Registry {
 
   // ---- units ----------------------------------------------------------------------------------------------------
 
+  private putUnit(unit: StoredUnit): void {
+    this.units.set(unit.name, unit)
+    this.sortedUnits = undefined
+  }
+
   /** Every unit, by name (byte-wise). */
   listUnits(): ReadonlyArray<StoredUnit> {
-    return Array.from(this.units.values()).sort((a, b) => compareBytes(a.name, b.name))
+    this.sortedUnits ??= Array.from(this.units.values()).sort((a, b) => compareBytes(a.name, b.name))
+    return this.sortedUnits
   }
 
   getUnit(name: string): StoredUnit | undefined {
@@ -478,7 +488,7 @@ export class Registry {
     if (desired === undefined) return fail(409, "must provide DesiredState to update existing unit")
     if (isTemplate(name) && desired !== "inactive") return fail(400, `cannot activate template ${quote(name)}`)
     if (!isDesiredState(desired)) return fail(500, "")
-    this.units.set(name, { ...existing, desiredState: desired })
+    this.putUnit({ ...existing, desiredState: desired })
     this.runAgents(name)
     return { status: 204 }
   }
@@ -491,7 +501,7 @@ export class Registry {
   ): Outcome {
     const stored = UnitFile.roundTrip(options)
     if (Result.isFailure(stored)) return fail(500, "")
-    this.units.set(name, {
+    this.putUnit({
       name,
       options: stored.success,
       // fleet hashes the unit file as submitted, before reading it back: padding counts
@@ -506,6 +516,7 @@ export class Registry {
   /** `DELETE /units/{name}`: removes the unit; its states stay unless an agent cleans them up. */
   destroy(name: string): Outcome {
     if (!this.units.delete(name)) return fail(404, "unit does not exist")
+    this.sortedUnits = undefined
     this.runAgents(name)
     return { status: 204 }
   }
@@ -588,7 +599,7 @@ export class Registry {
     const owned = this.statesOf(name)
     if (unit === undefined || unit.desiredState === "inactive" || isTemplate(name)) {
       for (const key of owned) this.states.delete(key)
-      if (unit !== undefined && unit.machineID !== undefined) this.units.set(name, { ...unit, machineID: undefined })
+      if (unit !== undefined && unit.machineID !== undefined) this.putUnit({ ...unit, machineID: undefined })
       return
     }
     if (isGlobal(unit.options)) {
@@ -600,7 +611,7 @@ export class Registry {
       unit.machineID !== undefined && this.machines.has(unit.machineID) ? unit.machineID : this.pickMachine(unit)
     for (const key of owned) if (key !== stateKey(name, machineID)) this.states.delete(key)
     const scheduled = { ...unit, machineID }
-    this.units.set(name, scheduled)
+    this.putUnit(scheduled)
     if (machineID !== undefined) this.publish(scheduled, machineID)
   }
 
