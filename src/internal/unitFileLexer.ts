@@ -8,6 +8,7 @@
  * @since 0.1.0
  * @internal
  */
+import { quote } from "./goJson.ts"
 
 /** @internal */
 export interface LexedOption {
@@ -69,57 +70,6 @@ export const goTrimSpace = (text: string): string => {
     end -= 1
   }
   return text.slice(start, end)
-}
-
-const printable = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u
-
-const hex = (value: number, width: number): string => value.toString(16).padStart(width, "0")
-
-/** Go's `%q` of a string (`strconv.Quote`), close enough for error messages. @internal */
-export const goQuote = (text: string): string => {
-  let out = '"'
-  for (const char of text) {
-    const codePoint = char.codePointAt(0)!
-    switch (char) {
-      case '"':
-        out += '\\"'
-        continue
-      case "\\":
-        out += "\\\\"
-        continue
-      case "\u0007":
-        out += "\\a"
-        continue
-      case "\b":
-        out += "\\b"
-        continue
-      case "\f":
-        out += "\\f"
-        continue
-      case "\n":
-        out += "\\n"
-        continue
-      case "\r":
-        out += "\\r"
-        continue
-      case "\t":
-        out += "\\t"
-        continue
-      case "\v":
-        out += "\\v"
-        continue
-    }
-    if (codePoint === SPACE || (codePoint > SPACE && codePoint < 0x7f) || (codePoint > 0x7f && printable.test(char))) {
-      out += char
-    } else if (codePoint < SPACE || codePoint === 0x7f) {
-      out += `\\x${hex(codePoint, 2)}`
-    } else if (codePoint <= 0xffff) {
-      out += `\\u${hex(codePoint, 4)}`
-    } else {
-      out += `\\U${hex(codePoint, 8)}`
-    }
-  }
-  return `${out}"`
 }
 
 const runeLength = (lead: number): number => (lead < 0x80 ? 1 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 4)
@@ -255,7 +205,7 @@ const step = (reader: Reader, current: Step, options: Array<LexedOption>): Step 
       const garbage = goTrimSpace(decoder.decode(reader.toEOL().line))
       if (garbage.length > 0) {
         // go-systemd never sets the lexer's section field, hence the empty name before the colon.
-        return { _tag: "Error", message: `found garbage after section name : ${goQuote(garbage)}` }
+        return { _tag: "Error", message: `found garbage after section name : ${quote(garbage)}` }
       }
       return { _tag: "NextSectionOrOption", section: current.section }
     }
