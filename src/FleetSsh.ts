@@ -16,13 +16,14 @@ import * as fs from "node:fs/promises"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Duplex } from "node:stream"
+import type { Duplex } from "node:stream"
 import * as tls from "node:tls"
 import type * as Ssh2 from "ssh2"
 import type { Endpoint } from "./Endpoint.ts"
 import { ValueError } from "./FleetError.ts"
 import type { PoolOptions, TlsOptions } from "./FleetTransport.ts"
 import * as KnownHosts from "./internal/knownHosts.ts"
+import * as Channels from "./internal/sshChannels.ts"
 import * as Tls from "./internal/tls.ts"
 import { TunnelFailure } from "./internal/tunnelFailure.ts"
 
@@ -140,18 +141,6 @@ const display = (address: Address) =>
 // -----------------------------------------------------------------------------
 
 /**
- * Fails a channel with an error its reader sees. ssh2's own `destroy()` is a graceful close that drops the error,
- * and ssh2 may emit "close" for a destroyed channel at once, so the error is emitted here, synchronously, before
- * any "close" can reach the reader; then the SSH close is sent and the stream destroyed.
- */
-const failChannel = (channel: Duplex, error: Error) => {
-  if (channel.destroyed) return
-  if (channel.listenerCount("error") > 0) channel.emit("error", error)
-  if ("close" in channel && typeof channel.close === "function") channel.close()
-  Duplex.prototype.destroy.call(channel)
-}
-
-/**
  * OpenSSH sends a command's end of output before its exit status. Handing undici that end first would turn a failed
  * `fleetctl fd-forward` into a bare "other side closed", so the end waits for the status (or the channel's close).
  */
@@ -204,7 +193,7 @@ const openChannel = (client: Ssh2.Client, endpoint: Endpoint, method: UnixSocket
           holdEofUntilExit(channel, (code) => {
             if (code === 0) return
             const detail = stderr.trim() === "" ? "" : `: ${stderr.trim()}`
-            failChannel(channel, new TunnelFailure(`${target} on the tunnel host exited with code ${code}${detail}`))
+            Channels.fail(channel, new TunnelFailure(`${target} on the tunnel host exited with code ${code}${detail}`))
           })
           done(undefined, channel)
         })
@@ -216,9 +205,15 @@ const openChannel = (client: Ssh2.Client, endpoint: Endpoint, method: UnixSocket
 
 /**
  * Hands undici a channel as its socket. TLS for `https://` endpoints runs inside the channel, end to end with
- * fleet, the way undici's own connector would over TCP.
+ * fleet, the way undici's own connector would over TCP. The TLS socket is recorded in `channels` as soon as it
+ * exists, so that a dropped connection fails it rather than the channel underneath (see `internal/sshChannels`).
  */
-const secure = (channel: Duplex, endpoint: Endpoint, options: TlsOptions | undefined): Promise<Duplex> => {
+const secure = (
+  channel: Duplex,
+  channels: Channels.ChannelSet,
+  endpoint: Endpoint,
+  options: TlsOptions | undefined
+): Promise<Duplex> => {
   if (endpoint._tag !== "Tcp" || !endpoint.secure) return Promise.resolve(channel)
   return new Promise((resolve, reject) => {
     const socket = tls.connect({
@@ -226,8 +221,9 @@ const secure = (channel: Duplex, endpoint: Endpoint, options: TlsOptions | undef
       socket: channel,
       ALPNProtocols: ["http/1.1"]
     })
+    channels.wrap(channel, socket)
     const onError = (error: Error) => {
-      channel.destroy()
+      Channels.close(channel)
       reject(error)
     }
     socket.once("error", onError)
@@ -242,32 +238,14 @@ const secure = (channel: Duplex, endpoint: Endpoint, options: TlsOptions | undef
 /** Opens a channel to the endpoint (TLS inside it for `https://`), failed with the rest when the connection drops. */
 const openSocket = async (
   client: Ssh2.Client,
-  channels: ChannelSet,
+  channels: Channels.ChannelSet,
   endpoint: Endpoint,
   method: UnixSocketMethod,
   tlsOptions: TlsOptions | undefined
 ): Promise<Duplex> => {
   const channel = await openChannel(client, endpoint, method)
   channels.add(channel)
-  const socket = await secure(channel, endpoint, tlsOptions)
-  if (socket !== channel) channels.add(socket)
-  return socket
-}
-
-/**
- * The channels of one SSH connection, so that requests in flight fail with a `TunnelFailure` when the connection
- * drops instead of waiting on, or misreading, a half-closed channel.
- */
-class ChannelSet {
-  readonly channels = new Set<Duplex>()
-  add(channel: Duplex) {
-    this.channels.add(channel)
-    channel.once("close", () => this.channels.delete(channel))
-  }
-  failAll(message: string) {
-    for (const channel of this.channels) failChannel(channel, new TunnelFailure(message))
-    this.channels.clear()
-  }
+  return secure(channel, channels, endpoint, tlsOptions)
 }
 
 const connector =
@@ -551,7 +529,7 @@ const authMethods = (ssh2: Ssh2Module, options: Options, username: string) =>
 class Tunnel {
   readonly ssh2: Ssh2Module
   readonly settings: Settings
-  current: { readonly client: Ssh2.Client; readonly channels: ChannelSet } | undefined
+  current: { readonly client: Ssh2.Client; readonly channels: Channels.ChannelSet } | undefined
   pending: { readonly promise: Promise<Ssh2.Client>; readonly abort: () => void } | undefined
   closed = false
 
@@ -560,7 +538,7 @@ class Tunnel {
     this.settings = settings
   }
 
-  connect(): Promise<{ readonly client: Ssh2.Client; readonly channels: ChannelSet }> {
+  connect(): Promise<{ readonly client: Ssh2.Client; readonly channels: Channels.ChannelSet }> {
     if (this.closed) return Promise.reject(new TunnelFailure("The SSH tunnel is closed"))
     if (this.current !== undefined) return Promise.resolve(this.current)
     if (this.pending === undefined) {
@@ -573,7 +551,7 @@ class Tunnel {
             client.end()
             return
           }
-          const connection = { client, channels: new ChannelSet() }
+          const connection = { client, channels: new Channels.ChannelSet() }
           const lost = (reason: string) => () => {
             if (this.current === connection) this.current = undefined
             connection.channels.failAll(`SSH connection to ${display(this.settings.address)} ${reason}`)
@@ -606,6 +584,8 @@ class Tunnel {
     const current = this.current
     this.current = undefined
     if (current === undefined) return Promise.resolve()
+    // undici's dispatcher is closed first, so what is left here is only channels still being closed.
+    current.channels.failAll("The SSH tunnel is closed")
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         current.client.destroy()
@@ -776,7 +756,7 @@ export const layerClient = (
       Layer.effect(NodeHttpClient.Dispatcher)(
         Effect.gen(function* () {
           yield* awaitReady(client)
-          const channels = new ChannelSet()
+          const channels = new Channels.ChannelSet()
           const lost = () => channels.failAll("The SSH connection was lost")
           // Without it each small request waits out Nagle's algorithm against the server's delayed ACK (~40 ms).
           client.setNoDelay(true)
