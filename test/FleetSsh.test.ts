@@ -219,6 +219,22 @@ describe.skipIf(!available)("FleetSsh", () => {
     })
   )
 
+  it.effect("a tunnel closed right after a refused https handshake closes its channels without an uncaught error", () =>
+    Effect.gen(function* () {
+      const pki = makePki()
+      const proxy = yield* tlsProxy(pki, server.port)
+      const https = Effect.runSync(Endpoint.parse(`https://127.0.0.1:${proxy.port}`))
+      // The layer closes as soon as the request has failed, while the refused channel may still be closing.
+      for (let i = 0; i < 20; i++) {
+        const refused = yield* getJson(`${https.baseUrl}/tls-other-ca`).pipe(
+          Effect.flip,
+          Effect.provide(FleetSsh.layer(options(https, { tls: { ca: pki.otherCa } })))
+        )
+        expect(refused._tag).toBe("HttpClientError")
+      }
+    })
+  )
+
   it.effect("keepAliveTimeout is a Duration: idle channels are closed after it", () =>
     Effect.gen(function* () {
       // A server that sends no Keep-Alive hint, so undici goes by keepAliveTimeout, and never closes idle sockets.
