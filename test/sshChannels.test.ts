@@ -39,14 +39,27 @@ const sshLikeChannel = () => {
   return { channel, far, closes }
 }
 
-/** A channel with a TLS server at its far end, and a TLS client over it, as `https://` through the tunnel. */
+/**
+ * A channel with a TLS server at its far end, and a TLS client over it recorded in a channel set, as the tunnel
+ * opens an `https://` endpoint.
+ */
 const tlsOverChannel = (ca: string) => {
   const { channel, far } = sshLikeChannel()
   const server = new tls.TLSSocket(far, { isServer: true, cert: pki.serverCert, key: pki.serverKey })
   server.on("error", () => {})
   const client = tls.connect({ socket: channel, ca, servername: "localhost" })
-  return { channel, client, server }
+  const channels = new ChannelSet()
+  channels.add(channel)
+  channels.wrap(channel, client)
+  return { channel, channels, client }
 }
+
+const secureConnect = (client: tls.TLSSocket) =>
+  Effect.promise(() => new Promise((resolve) => client.once("secureConnect", resolve)))
+
+/** Each error as whether it is a TunnelFailure, and its message. */
+const described = (errors: ReadonlyArray<unknown>) =>
+  errors.map((error) => [isTunnelFailure(error), (error as Error).message])
 
 describe("ChannelSet.failAll", () => {
   it.effect("fails a plain channel with a TunnelFailure its reader sees, then closes it", () =>
@@ -58,9 +71,7 @@ describe("ChannelSet.failAll", () => {
       channel.on("error", (error) => errors.push(error))
       channels.failAll("SSH connection to 127.0.0.1:22 was lost")
       yield* closed(channel)
-      expect(errors.map((error) => [isTunnelFailure(error), (error as Error).message])).toEqual([
-        [true, "SSH connection to 127.0.0.1:22 was lost"]
-      ])
+      expect(described(errors)).toEqual([[true, "SSH connection to 127.0.0.1:22 was lost"]])
       expect(closes).toEqual(["close"])
       expect(channels.size).toBe(0)
     })
@@ -68,30 +79,22 @@ describe("ChannelSet.failAll", () => {
 
   it.effect("fails the TLS socket undici reads, not the channel under it", () =>
     Effect.gen(function* () {
-      const { channel, client } = tlsOverChannel(pki.ca)
-      const channels = new ChannelSet()
-      channels.add(channel)
-      channels.wrap(channel, client)
-      yield* Effect.promise(() => new Promise((resolve) => client.once("secureConnect", resolve)))
+      const { channel, channels, client } = tlsOverChannel(pki.ca)
+      yield* secureConnect(client)
       const errors: Array<unknown> = []
       client.on("error", (error) => errors.push(error))
       channels.failAll("SSH connection to 127.0.0.1:22 was lost")
       yield* closed(client)
       yield* closed(channel)
-      expect(errors.map((error) => [isTunnelFailure(error), (error as Error).message])).toEqual([
-        [true, "SSH connection to 127.0.0.1:22 was lost"]
-      ])
+      expect(described(errors)).toEqual([[true, "SSH connection to 127.0.0.1:22 was lost"]])
       expect(channels.size).toBe(0)
     })
   )
 
   it.effect("does not throw when nobody listens on the TLS socket (after the handshake, before undici)", () =>
     Effect.gen(function* () {
-      const { channel, client } = tlsOverChannel(pki.ca)
-      const channels = new ChannelSet()
-      channels.add(channel)
-      channels.wrap(channel, client)
-      yield* Effect.promise(() => new Promise((resolve) => client.once("secureConnect", resolve)))
+      const { channel, channels, client } = tlsOverChannel(pki.ca)
+      yield* secureConnect(client)
       expect(client.listenerCount("error")).toBe(0)
       expect(() => channels.failAll("SSH connection to 127.0.0.1:22 was closed by the server")).not.toThrow()
       yield* closed(client)
@@ -101,10 +104,7 @@ describe("ChannelSet.failAll", () => {
 
   it.effect("closes, without an error, the channel of a refused handshake that is still closing", () =>
     Effect.gen(function* () {
-      const { channel, client } = tlsOverChannel(pki.otherCa)
-      const channels = new ChannelSet()
-      channels.add(channel)
-      channels.wrap(channel, client)
+      const { channel, channels, client } = tlsOverChannel(pki.otherCa)
       const refused = yield* Effect.promise(() => new Promise<Error>((resolve) => client.once("error", resolve)))
       expect(refused.message).toMatch(/certificate/)
       expect(client.listenerCount("error")).toBe(0)
