@@ -6,7 +6,7 @@
  */
 import { Context, Effect, Layer, Result, Schema } from "effect"
 import { ValueError } from "./FleetError.ts"
-import type { AgentMode, Fault as RegistryFault, Registry } from "./internal/registry.ts"
+import type { AgentMode, Fault as RegistryFault, Registry } from "./internal/server/registry.ts"
 import { Machine } from "./Machine.ts"
 import { Unit } from "./Unit.ts"
 import { UnitState } from "./UnitState.ts"

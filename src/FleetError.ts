@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import { Predicate, Schema } from "effect"
-import { isPermanent } from "./internal/transport.ts"
+import { isPermanent } from "./internal/client/transport.ts"
 
 /**
  * Input refused before anything was sent (an invalid desired state, unit name or unit file), or an endpoint that

@@ -16,8 +16,8 @@ import type * as net from "node:net"
 import { Context, Effect, Layer, Schema, type Scope } from "effect"
 import * as FleetControl from "./FleetControl.ts"
 import { ValueError } from "./FleetError.ts"
-import * as App from "./internal/app.ts"
-import { type Fault, Registry } from "./internal/registry.ts"
+import * as App from "./internal/server/app.ts"
+import { type Fault, Registry } from "./internal/server/registry.ts"
 
 /**
  * The server could not start listening (address in use, permission denied, a socket path that already exists).

@@ -22,10 +22,10 @@ import type * as Ssh2 from "ssh2"
 import type { Endpoint } from "./Endpoint.ts"
 import { ValueError } from "./FleetError.ts"
 import type { PoolOptions, TlsOptions } from "./FleetTransport.ts"
-import * as KnownHosts from "./internal/knownHosts.ts"
-import * as Channels from "./internal/sshChannels.ts"
-import * as Tls from "./internal/tls.ts"
-import { TunnelFailure } from "./internal/tunnelFailure.ts"
+import * as KnownHosts from "./internal/ssh/knownHosts.ts"
+import * as Channels from "./internal/ssh/channel.ts"
+import * as Tls from "./internal/client/tls.ts"
+import { TunnelFailure } from "./internal/ssh/tunnelFailure.ts"
 
 /**
  * How unix-socket endpoints are reached on the tunnel host: `"streamlocal"` opens OpenSSH's

@@ -33,8 +33,8 @@ import { HttpClientError, TransportError } from "effect/http/HttpClientError"
 import * as Fleet from "./Fleet.ts"
 import * as FleetControl from "./FleetControl.ts"
 import type { ValueError } from "./FleetError.ts"
-import * as App from "./internal/app.ts"
-import { type Fault, Registry } from "./internal/registry.ts"
+import * as App from "./internal/server/app.ts"
+import { type Fault, Registry } from "./internal/server/registry.ts"
 
 /**
  * Options of the in-memory fleet (page size, simulated agents) and of the client over it.

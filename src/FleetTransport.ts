@@ -10,7 +10,7 @@ import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import type { Duration, Layer, Redacted } from "effect"
 import type { HttpClient } from "effect/http"
 import type { Endpoint } from "./Endpoint.ts"
-import * as Tls from "./internal/tls.ts"
+import * as Tls from "./internal/client/tls.ts"
 
 /**
  * Connection pool settings shared by every transport.

@@ -8,7 +8,7 @@ import * as net from "node:net"
 import * as path from "node:path"
 import { Endpoint, Fleet, FleetServer, FleetSsh, Unit } from "../src/index.ts"
 import { ValueError } from "../src/FleetError.ts"
-import { isTunnelFailure } from "../src/internal/tunnelFailure.ts"
+import { isTunnelFailure } from "../src/internal/ssh/tunnelFailure.ts"
 import { startTinyServer, type TinyServer } from "./support/httpServer.ts"
 import { makePki, tlsProxy } from "./support/tls.ts"
 import {

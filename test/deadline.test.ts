@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Duration, Effect, Exit, Fiber, Ref } from "effect"
 import { TestClock } from "effect/testing"
-import { withDeadline } from "../src/internal/deadline.ts"
+import { withDeadline } from "../src/internal/client/deadline.ts"
 
 const timedOut = () => "timed out" as const
 

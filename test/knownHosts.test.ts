@@ -4,7 +4,7 @@ import { createHmac, randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import * as KnownHosts from "../src/internal/knownHosts.ts"
+import * as KnownHosts from "../src/internal/ssh/knownHosts.ts"
 
 // Two real ed25519 public key blobs (base64 as in a .pub file).
 const keyA = "AAAAC3NzaC1lZDI1NTE5AAAAIDbLYfLfDAFRnBmcPjUozmHz7gbLNMu6WSZDN0sKdrJT"

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Result } from "effect"
-import * as PageToken from "../src/internal/pageToken.ts"
+import * as PageToken from "../src/internal/server/pageToken.ts"
 
 const decodeError = (value: string, limit = 100) => {
   const result = PageToken.decode(value, limit)

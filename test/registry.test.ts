@@ -1,8 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Result } from "effect"
-import * as App from "../src/internal/app.ts"
+import * as App from "../src/internal/server/app.ts"
 import * as GoJson from "../src/internal/goJson.ts"
-import { isTemplate, Registry, validateName } from "../src/internal/registry.ts"
+import { Registry } from "../src/internal/server/registry.ts"
+import { isTemplate, validateName } from "../src/internal/unitRules.ts"
 import { Machine } from "../src/Machine.ts"
 
 const request = (method: string, url: string, body = "", headers: Record<string, ReadonlyArray<string>> = {}) => ({

@@ -7,8 +7,8 @@ import { beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { type Duplex, duplexPair } from "node:stream"
 import * as tls from "node:tls"
-import { ChannelSet } from "../src/internal/sshChannels.ts"
-import { isTunnelFailure } from "../src/internal/tunnelFailure.ts"
+import { ChannelSet } from "../src/internal/ssh/channel.ts"
+import { isTunnelFailure } from "../src/internal/ssh/tunnelFailure.ts"
 import { makePki, type Pki } from "./support/tls.ts"
 
 let pki: Pki

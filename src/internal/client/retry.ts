@@ -3,7 +3,7 @@
  * only while the failure is transient.
  */
 import { Duration, Schedule } from "effect"
-import { type FleetError, isTransient } from "../FleetError.ts"
+import { type FleetError, isTransient } from "../../FleetError.ts"
 
 export interface RetryScheduleOptions {
   /** The first delay (default 100 ms); each further delay is `factor` times the previous one. */

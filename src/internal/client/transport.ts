@@ -2,8 +2,8 @@
  * Turns whatever the HTTP stack or the SSH tunnel failed with into a `TransportError` reason and a readable message.
  * The original error stays in `cause`.
  */
-import type { TransportErrorReason } from "../FleetError.ts"
-import { isTunnelFailure } from "./tunnelFailure.ts"
+import type { TransportErrorReason } from "../../FleetError.ts"
+import { isTunnelFailure } from "../ssh/tunnelFailure.ts"
 
 // Failures that repeat on every try: the endpoint is misconfigured, not momentarily away.
 const permanentCodes = new Set([

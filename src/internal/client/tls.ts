@@ -5,7 +5,7 @@
 import * as net from "node:net"
 import type * as tls from "node:tls"
 import { Duration, Redacted } from "effect"
-import type { PoolOptions, TlsOptions } from "../FleetTransport.ts"
+import type { PoolOptions, TlsOptions } from "../../FleetTransport.ts"
 
 const toBuffer = (value: string | Uint8Array): string | Buffer =>
   typeof value === "string" ? value : Buffer.from(value)

@@ -9,7 +9,7 @@
  */
 import { Result } from "effect"
 import { discoveryJson } from "./discovery.ts"
-import * as GoJson from "./goJson.ts"
+import * as GoJson from "../goJson.ts"
 import * as PageToken from "./pageToken.ts"
 import type { MachineRecord, MetadataOp, Outcome, Registry, StateRecord, StoredUnit, UnitInput } from "./registry.ts"
 

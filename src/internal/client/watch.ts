@@ -3,12 +3,12 @@
  * written against the service's shape so that `Fleet.ts` can wrap them without an import cycle.
  */
 import { Data, Duration, Effect, Option, Schedule, Stream } from "effect"
-import type { FleetService, UnitStateFilter } from "../Fleet.ts"
-import { type APIError, isTransient, type TransportError, ValueError, WaitTimeoutError } from "../FleetError.ts"
-import type { DesiredState, Unit } from "../Unit.ts"
-import type { UnitState } from "../UnitState.ts"
+import type { FleetService, UnitStateFilter } from "../../Fleet.ts"
+import { type APIError, isTransient, type TransportError, ValueError, WaitTimeoutError } from "../../FleetError.ts"
+import type { DesiredState, Unit } from "../../Unit.ts"
+import type { UnitState } from "../../UnitState.ts"
 import { watchRetrySchedule } from "./retry.ts"
-import { isGlobal } from "./registry.ts"
+import { isGlobal } from "../unitRules.ts"
 
 export type UnitStateChange = Data.TaggedEnum<{
   Added: { readonly state: UnitState }
