@@ -4,7 +4,7 @@
  * `http.request.method`, `url.path`, `http.response.status_code` and `fleet.retries`; the HTTP client adds a child
  * span per request.
  *
- * Run it with `npx node examples/tracing.ts`: it starts a local fleet server, makes fleet answer 503 twice, and shows
+ * Run it with `npm run example:tracing`: it starts a local fleet server, makes fleet answer 503 twice, and shows
  * the retries in the spans. To send spans to an OpenTelemetry collector instead, provide the tracer of
  * `@effect/opentelemetry` in place of `consoleTracer`; nothing else changes.
  */

@@ -7,40 +7,31 @@
  * @since 0.1.0
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import type { Duration, Layer, Redacted } from "effect"
+import type { Layer } from "effect"
 import type { HttpClient } from "effect/http"
 import type { Endpoint } from "./Endpoint.ts"
 import * as Tls from "./internal/client/tls.ts"
 
 /**
- * Connection pool settings shared by every transport.
+ * Connection pool settings shared by every transport: `connections` (most connections open at once to the
+ * endpoint; default unlimited, as undici) and `keepAliveTimeout` (how long an idle keep-alive connection stays open;
+ * default 4 seconds, as undici).
  *
  * @since 0.1.0
  * @category models
  */
-export interface PoolOptions {
-  /** Most connections open at once to the endpoint (default: unlimited, as undici). */
-  readonly connections?: number | undefined
-  /** How long an idle keep-alive connection stays open (default 4 seconds, as undici). */
-  readonly keepAliveTimeout?: Duration.Input | undefined
-}
+export type PoolOptions = Tls.PoolOptions
 
 /**
  * TLS settings for HTTPS endpoints. The server's certificate is verified by default; `ca` adds trusted
- * certificate authorities, `cert` and `key` present a client certificate. The key is a secret: pass it as `Redacted`.
+ * certificate authorities, `cert` and `key` present a client certificate (the key is a secret: pass it as
+ * `Redacted`), `insecureSkipVerify` skips server verification (only for a test server you control), and
+ * `servername` is the name to verify the certificate against when it differs from the endpoint's host.
  *
  * @since 0.1.0
  * @category models
  */
-export interface TlsOptions {
-  readonly ca?: string | Uint8Array | ReadonlyArray<string | Uint8Array> | undefined
-  readonly cert?: string | Uint8Array | undefined
-  readonly key?: Redacted.Redacted<string | Uint8Array> | undefined
-  /** Skip server verification. Off by default; turn it on only for a test server you control. */
-  readonly insecureSkipVerify?: boolean | undefined
-  /** The name to verify the certificate against, when it differs from the endpoint's host. */
-  readonly servername?: string | undefined
-}
+export type TlsOptions = Tls.TlsOptions
 
 const agentOptions = (pool: PoolOptions | undefined, connect: object = {}) => ({
   ...Tls.poolSettings(pool),

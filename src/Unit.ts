@@ -7,7 +7,8 @@
 import { Effect, FileSystem, Schema } from "effect"
 import { dual } from "effect/Function"
 import { type Pipeable, pipeArguments } from "effect/Pipeable"
-import { invalidStateMessage, ValueError } from "./FleetError.ts"
+import { ValueError } from "./FleetError.ts"
+import { invalidStateMessage } from "./internal/messages.ts"
 import * as UnitFile from "./UnitFile.ts"
 
 /**

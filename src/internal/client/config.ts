@@ -5,7 +5,7 @@ import { Config, Duration, Effect, Redacted, Result, Schema } from "effect"
 import * as fs from "node:fs/promises"
 import * as Endpoint from "../../Endpoint.ts"
 import { ValueError } from "../../FleetError.ts"
-import type { TlsOptions } from "../../FleetTransport.ts"
+import type { TlsOptions } from "./tls.ts"
 
 export interface FleetctlConfig {
   readonly endpoint: string
