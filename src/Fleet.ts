@@ -38,6 +38,7 @@ import { type DesiredState, isDesiredState, Unit } from "./Unit.ts"
 import { UnitState } from "./UnitState.ts"
 import { withDeadline } from "./internal/client/deadline.ts"
 import { classify } from "./internal/client/transport.ts"
+import { hasCredentials, redactUrl } from "./internal/client/redact.ts"
 import * as internalConfig from "./internal/client/config.ts"
 import * as internalRetry from "./internal/client/retry.ts"
 import * as internalWatch from "./internal/client/watch.ts"
@@ -435,7 +436,8 @@ export const make = Effect.fnUntraced(function* (options: ClientOptions & { read
 
 /**
  * Checks that `baseUrl` answers like fleet: GET /fleet/v1/discovery must return fleet's discovery document (or
- * fleet's own 503 while it cannot reach etcd, which is still fleet). Fails with python-fleet's `ValueError`s.
+ * fleet's own 503 while it cannot reach etcd, which is still fleet). Fails with python-fleet's `ValueError`s, which
+ * name `endpoint` with anything between `//` and the last `@` shown as `***`.
  *
  * @since 0.1.0
  * @category constructors
@@ -447,8 +449,9 @@ export const probe = (
 ): Effect.Effect<void, ValueError, HttpClient.HttpClient> =>
   Effect.gen(function* () {
     const client = yield* HttpClient.HttpClient
+    const shown = redactUrl(endpoint)
     const notFleet = new ValueError({
-      message: `Connected to endpoint ${endpoint} but it is not a fleet v1 API endpoint`
+      message: `Connected to endpoint ${shown} but it is not a fleet v1 API endpoint`
     })
     const url = `${baseUrl.replace(/\/+$/, "")}/fleet/v1/discovery`
     const { response, text } = yield* exchange(
@@ -456,9 +459,7 @@ export const probe = (
       HttpClientRequest.get(url),
       Duration.fromInputUnsafe(timeout)
     ).pipe(
-      Effect.mapError(
-        ({ detail }) => new ValueError({ message: `Unable to connect to endpoint ${endpoint}: ${detail}` })
-      )
+      Effect.mapError(({ detail }) => new ValueError({ message: `Unable to connect to endpoint ${shown}: ${detail}` }))
     )
     const status = response.status
     let body: unknown
@@ -479,7 +480,8 @@ export const probe = (
 
 /**
  * The client over the `HttpClient` you provide (with your own middleware, or a test client), probing the endpoint
- * first unless `probe: false`.
+ * first unless `probe: false`. A `baseUrl` with credentials (`http://user:password@host`) fails with a `ValueError`
+ * that shows them as `***`: the HTTP client would not send them, and would repeat them in its errors.
  *
  * @since 0.1.0
  * @category layers
@@ -490,6 +492,12 @@ export const layerHttpClient = (
   Layer.effect(
     Fleet,
     Effect.gen(function* () {
+      // undici never sends URL credentials, and a request's URL ends up in its errors: refuse them outright.
+      if (hasCredentials(options.baseUrl)) {
+        return yield* new ValueError({
+          message: `Invalid fleet base URL ${redactUrl(options.baseUrl)}: credentials in the URL are not supported`
+        })
+      }
       if (options.probe !== false) yield* probe(options.baseUrl, options.endpoint, options.timeout)
       return yield* make(options)
     })

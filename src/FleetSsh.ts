@@ -24,6 +24,7 @@ import { ValueError } from "./FleetError.ts"
 import type { PoolOptions, TlsOptions } from "./FleetTransport.ts"
 import * as KnownHosts from "./internal/ssh/knownHosts.ts"
 import * as Channels from "./internal/ssh/channel.ts"
+import { redactUrl } from "./internal/client/redact.ts"
 import * as Tls from "./internal/client/tls.ts"
 import { TunnelFailure } from "./internal/ssh/tunnelFailure.ts"
 
@@ -44,7 +45,10 @@ export type UnixSocketMethod = "streamlocal" | "fd-forward"
  * @category models
  */
 export interface Options extends PoolOptions {
-  /** The SSH server, `host`, `host:port` or `[ipv6]:port`; port 22 when none is given. */
+  /**
+   * The SSH server, `host`, `host:port` or `[ipv6]:port`; port 22 when none is given. A `user@` or
+   * `user:password@` prefix is refused with a `ValueError` that shows it as `***` (the user is `username`).
+   */
   readonly tunnel: string
   /** The fleet endpoint as seen from the tunnel host, e.g. `unix:///var/run/fleet.sock`. */
   readonly endpoint: Endpoint
@@ -113,6 +117,16 @@ const invalidPort = (port: string) => new ValueError({ message: `${port} is not 
 const parseTunnel = (tunnel: string): Effect.Effect<Address, ValueError> =>
   Effect.suspend(() => {
     const input = tunnel.trim()
+    // fleetctl dials the address as given, so `user@host` never worked; it must not echo a `user:password@` either.
+    if (redactUrl(input) !== input) {
+      return Effect.fail(
+        new ValueError({
+          message:
+            `Invalid SSH tunnel ${redactUrl(input)}: a user or password in the address is not supported ` +
+            "(set the username option)"
+        })
+      )
+    }
     let host: string
     let port: string | undefined
     const bracketed = /^\[([^\]]+)\](?::(.*))?$/.exec(input)
