@@ -35,6 +35,7 @@ import type { Unit } from "./Unit.ts"
 import type { UnitState } from "./UnitState.ts"
 import * as Connect from "./internal/client/connect.ts"
 import * as Operations from "./internal/client/operations.ts"
+import { hasCredentials, redactUrl } from "./internal/client/redact.ts"
 import * as Request from "./internal/client/request.ts"
 import * as internalConfig from "./internal/client/config.ts"
 import * as internalRetry from "./internal/client/retry.ts"
@@ -123,7 +124,8 @@ export const make = (
 
 /**
  * Checks that `baseUrl` answers like fleet: GET /fleet/v1/discovery must return fleet's discovery document (or
- * fleet's own 503 while it cannot reach etcd, which is still fleet). Fails with python-fleet's `ValueError`s.
+ * fleet's own 503 while it cannot reach etcd, which is still fleet). Fails with python-fleet's `ValueError`s, which
+ * name `endpoint` with anything between `//` and the last `@` shown as `***`.
  *
  * @since 0.1.0
  * @category constructors
@@ -133,24 +135,24 @@ export const probe = (
   endpoint: string = baseUrl,
   timeout: Duration.Input = defaultTimeout
 ): Effect.Effect<void, ValueError, HttpClient.HttpClient> =>
-  Effect.flatMap(Effect.service(HttpClient.HttpClient), (client) =>
-    Request.probe(Request.sendWith(client), baseUrl.replace(/\/+$/, ""), Duration.fromInputUnsafe(timeout)).pipe(
-      Effect.mapError(
-        ({ detail }) => new ValueError({ message: `Unable to connect to endpoint ${endpoint}: ${detail}` })
-      ),
+  Effect.flatMap(Effect.service(HttpClient.HttpClient), (client) => {
+    const shown = redactUrl(endpoint)
+    return Request.probe(Request.sendWith(client), baseUrl.replace(/\/+$/, ""), Duration.fromInputUnsafe(timeout)).pipe(
+      Effect.mapError(({ detail }) => new ValueError({ message: `Unable to connect to endpoint ${shown}: ${detail}` })),
       Effect.flatMap((isFleet) =>
         isFleet
           ? Effect.void
           : Effect.fail(
-              new ValueError({ message: `Connected to endpoint ${endpoint} but it is not a fleet v1 API endpoint` })
+              new ValueError({ message: `Connected to endpoint ${shown} but it is not a fleet v1 API endpoint` })
             )
       )
     )
-  )
+  })
 
 /**
  * The client over the `HttpClient` you provide (with your own middleware, or a test client), probing the endpoint
- * first unless `probe: false`.
+ * first unless `probe: false`. A `baseUrl` with credentials (`http://user:password@host`) fails with a `ValueError`
+ * that shows them as `***`: the HTTP client would not send them, and would repeat them in its errors.
  *
  * @since 0.1.0
  * @category layers
@@ -161,6 +163,12 @@ export const layerHttpClient = (
   Layer.effect(
     Fleet,
     Effect.gen(function* () {
+      // undici never sends URL credentials, and a request's URL ends up in its errors: refuse them outright.
+      if (hasCredentials(options.baseUrl)) {
+        return yield* new ValueError({
+          message: `Invalid fleet base URL ${redactUrl(options.baseUrl)}: credentials in the URL are not supported`
+        })
+      }
       if (options.probe !== false) yield* probe(options.baseUrl, options.endpoint, options.timeout)
       return yield* make(options)
     })
