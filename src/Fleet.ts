@@ -103,23 +103,58 @@ export type SshOptions = Connect.SshOptions
 
 const defaultTimeout = Duration.seconds(60)
 
-const pipelineOptions = (options: ClientOptions & { readonly baseUrl: string }): Request.PipelineOptions => ({
-  baseUrl: options.baseUrl.replace(/\/+$/, ""),
-  timeout: options.timeout === undefined ? defaultTimeout : Duration.fromInputUnsafe(options.timeout),
-  retry: options.retry
-})
+interface Settings extends Request.PipelineOptions {
+  readonly maxResponseBytes: number
+}
+
+const settingsOf = (options: ClientOptions & { readonly baseUrl: string }): Effect.Effect<Settings, ValueError> => {
+  const maxResponseBytes = options.maxResponseBytes ?? Request.defaultMaxResponseBytes
+  if (!Number.isSafeInteger(maxResponseBytes) || maxResponseBytes <= 0) {
+    return Effect.fail(
+      new ValueError({ message: `maxResponseBytes must be a positive whole number of bytes, not ${maxResponseBytes}` })
+    )
+  }
+  return Effect.succeed({
+    baseUrl: options.baseUrl.replace(/\/+$/, ""),
+    timeout: options.timeout === undefined ? defaultTimeout : Duration.fromInputUnsafe(options.timeout),
+    retry: options.retry,
+    maxResponseBytes
+  })
+}
+
+const checkEndpoint = (
+  send: Request.Send,
+  baseUrl: string,
+  endpoint: string,
+  timeout: Duration.Duration
+): Effect.Effect<void, ValueError> => {
+  const shown = redactUrl(endpoint)
+  return Request.probe(send, baseUrl, timeout).pipe(
+    Effect.mapError(({ detail }) => new ValueError({ message: `Unable to connect to endpoint ${shown}: ${detail}` })),
+    Effect.flatMap((isFleet) =>
+      isFleet
+        ? Effect.void
+        : Effect.fail(
+            new ValueError({ message: `Connected to endpoint ${shown} but it is not a fleet v1 API endpoint` })
+          )
+    )
+  )
+}
 
 /**
- * Builds the client over the `HttpClient` in context, without probing the endpoint.
+ * Builds the client over the `HttpClient` in context, without probing the endpoint. An invalid `maxResponseBytes`
+ * fails with `ValueError`.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const make = (
   options: ClientOptions & { readonly baseUrl: string }
-): Effect.Effect<FleetService, never, HttpClient.HttpClient> =>
-  Effect.map(Effect.service(HttpClient.HttpClient), (client) =>
-    Fleet.of(Operations.make(Request.makePipeline(Request.sendWith(client), pipelineOptions(options))))
+): Effect.Effect<FleetService, ValueError, HttpClient.HttpClient> =>
+  Effect.flatMap(settingsOf(options), (settings) =>
+    Effect.map(Effect.service(HttpClient.HttpClient), (client) =>
+      Fleet.of(Operations.make(Request.makePipeline(Request.sendWith(client, settings.maxResponseBytes), settings)))
+    )
   )
 
 /**
@@ -135,19 +170,14 @@ export const probe = (
   endpoint: string = baseUrl,
   timeout: Duration.Input = defaultTimeout
 ): Effect.Effect<void, ValueError, HttpClient.HttpClient> =>
-  Effect.flatMap(Effect.service(HttpClient.HttpClient), (client) => {
-    const shown = redactUrl(endpoint)
-    return Request.probe(Request.sendWith(client), baseUrl.replace(/\/+$/, ""), Duration.fromInputUnsafe(timeout)).pipe(
-      Effect.mapError(({ detail }) => new ValueError({ message: `Unable to connect to endpoint ${shown}: ${detail}` })),
-      Effect.flatMap((isFleet) =>
-        isFleet
-          ? Effect.void
-          : Effect.fail(
-              new ValueError({ message: `Connected to endpoint ${shown} but it is not a fleet v1 API endpoint` })
-            )
-      )
+  Effect.flatMap(Effect.service(HttpClient.HttpClient), (client) =>
+    checkEndpoint(
+      Request.sendWith(client, Request.defaultMaxResponseBytes),
+      baseUrl.replace(/\/+$/, ""),
+      endpoint,
+      Duration.fromInputUnsafe(timeout)
     )
-  })
+  )
 
 /**
  * The client over the `HttpClient` you provide (with your own middleware, or a test client), probing the endpoint
@@ -169,8 +199,12 @@ export const layerHttpClient = (
           message: `Invalid fleet base URL ${redactUrl(options.baseUrl)}: credentials in the URL are not supported`
         })
       }
-      if (options.probe !== false) yield* probe(options.baseUrl, options.endpoint, options.timeout)
-      return yield* make(options)
+      const settings = yield* settingsOf(options)
+      const send = Request.sendWith(yield* Effect.service(HttpClient.HttpClient), settings.maxResponseBytes)
+      if (options.probe !== false) {
+        yield* checkEndpoint(send, settings.baseUrl, options.endpoint ?? options.baseUrl, settings.timeout)
+      }
+      return Fleet.of(Operations.make(Request.makePipeline(send, settings)))
     })
   )
 

@@ -32,6 +32,12 @@ export interface ClientOptions {
   readonly retry?: Schedule.Schedule<unknown, FleetError> | undefined
   /** Check at layer build that the endpoint is a fleet v1 API (GET /fleet/v1/discovery). Default true. */
   readonly probe?: boolean | undefined
+  /**
+   * The largest response body accepted, in bytes (default 32 MiB, far above fleet's largest page). Enforced while
+   * reading: a body that declares or reaches more is not buffered; the request is aborted and fails with
+   * `TransportError` reason `MalformedResponse`.
+   */
+  readonly maxResponseBytes?: number | undefined
 }
 
 /** The SSH options of `Fleet.layer`: everything of `FleetSsh.Options` but the tunnel host and the endpoint. */

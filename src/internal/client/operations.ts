@@ -5,7 +5,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import { type APIError, type TransportError, ValueError } from "../../FleetError.ts"
+import { type APIError, TransportError, ValueError } from "../../FleetError.ts"
 import { Machine } from "../../Machine.ts"
 import { isDesiredState, Unit } from "../../Unit.ts"
 import { UnitState } from "../../UnitState.ts"
@@ -82,18 +82,42 @@ export const make = (pipeline: Request.Pipeline): FleetService => {
     setUnitDesiredState,
     destroyUnit,
     getUnit,
-    listUnits: () => paginate(listUnitsPage),
+    listUnits: () => paginate("GET /fleet/v1/units", listUnitsPage),
     listUnitsPage,
-    listUnitStates: (filter) => paginate((pageToken) => listUnitStatesPage({ ...filter, pageToken })),
+    listUnitStates: (filter) =>
+      paginate("GET /fleet/v1/state", (pageToken) => listUnitStatesPage({ ...filter, pageToken })),
     listUnitStatesPage,
-    listMachines: () => paginate(listMachinesPage),
+    listMachines: () => paginate("GET /fleet/v1/machines", listMachinesPage),
     listMachinesPage
   }
 }
 
+/**
+ * A listing, one page pulled at a time. A next-page token already seen in this listing means the server is going
+ * round in circles: the listing fails there instead of fetching forever (that page's items are not emitted).
+ */
 const paginate = <A>(
+  label: string,
   fetch: (pageToken: string | undefined) => Effect.Effect<Page<A>, APIError | TransportError>
 ): Stream.Stream<A, APIError | TransportError> =>
-  Stream.paginate(undefined as string | undefined, (token) =>
-    Effect.map(fetch(token), (p) => [p.items, Option.fromUndefinedOr(p.nextPageToken)] as const)
-  )
+  Stream.suspend(() => {
+    const seen = new Set<string>()
+    return Stream.paginate(undefined as string | undefined, (token) =>
+      Effect.flatMap(fetch(token), (page) => {
+        const next = page.nextPageToken
+        if (next === undefined) return Effect.succeed([page.items, Option.none()] as const)
+        if (seen.has(next)) {
+          return Effect.fail(
+            new TransportError({
+              reason: "MalformedResponse",
+              message:
+                `${label}: fleet sent the next-page token ${JSON.stringify(next)} a second time in one listing` +
+                ` (after ${seen.size} pages); the listing would never end`
+            })
+          )
+        }
+        seen.add(next)
+        return Effect.succeed([page.items, Option.some(next)] as const)
+      })
+    )
+  })

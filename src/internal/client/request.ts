@@ -8,6 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import * as HttpBody from "effect/http/HttpBody"
 import type * as HttpClient from "effect/http/HttpClient"
 import type * as HttpClientError from "effect/http/HttpClientError"
@@ -30,6 +31,8 @@ export interface Outgoing {
 export interface Incoming {
   readonly status: number
   readonly contentType: string | undefined
+  /** Where a 3xx points; reported, never followed. */
+  readonly location: string | undefined
   readonly body: Uint8Array
 }
 
@@ -48,9 +51,43 @@ const exchangeFailure = (error: HttpClientError.HttpClientError, beforeResponse:
   cause: error
 })
 
-/** `Send` over any `HttpClient`, so that its middleware sees every request (`Fleet.layerHttpClient`). */
+/** fleet's largest page is a few hundred KiB: the default bound leaves room for huge unit files, not for a flood. */
+export const defaultMaxResponseBytes = 32 * 1024 * 1024
+
+/** The failure of a response over `maxResponseBytes`: the request is aborted, nothing more is read. */
+export const tooLarge = (maxResponseBytes: number, declared?: number): ExchangeFailure => ({
+  reason: "MalformedResponse",
+  detail:
+    declared === undefined
+      ? `the response body exceeds maxResponseBytes (${maxResponseBytes} bytes); the request was aborted`
+      : `the response declares ${declared} bytes, over maxResponseBytes (${maxResponseBytes} bytes); the request was aborted`
+})
+
+/** A body's declared length: a number when the header is one, else `undefined` (chunked, or garbage). */
+export const declaredLength = (header: string | undefined): number | undefined => {
+  if (header === undefined || !/^\d+$/.test(header)) return undefined
+  return Number(header)
+}
+
+/** Concatenates the chunks read so far, `total` bytes in all. */
+export const concat = (chunks: ReadonlyArray<Uint8Array>, total: number): Uint8Array => {
+  if (chunks.length === 1) return chunks[0]!
+  const body = new Uint8Array(total)
+  let offset = 0
+  for (const chunk of chunks) {
+    body.set(chunk, offset)
+    offset += chunk.length
+  }
+  return body
+}
+
+/**
+ * `Send` over any `HttpClient`, so that its middleware sees every request (`Fleet.layerHttpClient`). A body is read
+ * in one piece when its declared length is within `maxResponseBytes`, else chunk by chunk, counting: over the bound,
+ * reading stops, which ends the response stream and so aborts the request.
+ */
 export const sendWith =
-  (client: HttpClient.HttpClient): Send =>
+  (client: HttpClient.HttpClient, maxResponseBytes: number): Send =>
   (request) =>
     client
       .execute(
@@ -61,16 +98,46 @@ export const sendWith =
       )
       .pipe(
         Effect.mapError((error) => exchangeFailure(error, true)),
-        Effect.flatMap((response) =>
-          Effect.map(
-            Effect.mapError(response.arrayBuffer, (error) => exchangeFailure(error, false)),
-            (body): Incoming => ({
-              status: response.status,
-              contentType: response.headers["content-type"],
-              body: new Uint8Array(body)
+        Effect.flatMap((response) => {
+          const declared = declaredLength(response.headers["content-length"])
+          const whole = (body: Uint8Array): Incoming => ({
+            status: response.status,
+            contentType: response.headers["content-type"],
+            location: response.headers.location,
+            body
+          })
+          if (declared !== undefined && declared > maxResponseBytes) {
+            // Pulling at most one chunk, then closing the stream, destroys the body and so aborts the request.
+            return Effect.andThen(
+              Effect.ignore(Stream.runHead(response.stream)),
+              Effect.fail(tooLarge(maxResponseBytes, declared))
+            )
+          }
+          if (declared !== undefined) {
+            return Effect.mapBoth(response.arrayBuffer, {
+              onFailure: (error) => exchangeFailure(error, false),
+              onSuccess: (body) => whole(new Uint8Array(body))
             })
+          }
+          const chunks: Array<Uint8Array> = []
+          let total = 0
+          return Stream.runForEach(response.stream, (chunk): Effect.Effect<void, ExchangeFailure> => {
+            total += chunk.length
+            if (total > maxResponseBytes) return Effect.fail(tooLarge(maxResponseBytes))
+            chunks.push(chunk)
+            return Effect.void
+          }).pipe(
+            Effect.catch((error) =>
+              "detail" in error
+                ? Effect.fail(error)
+                : // a client over web Responses has no stream at all for a body-less answer (a 204)
+                  error.reason._tag === "EmptyBodyError"
+                  ? Effect.void
+                  : Effect.fail(exchangeFailure(error, false))
+            ),
+            Effect.map(() => whole(concat(chunks, total)))
           )
-        )
+        })
       )
 
 const decoder = new TextDecoder()
@@ -97,9 +164,22 @@ const FleetErrorBody = Schema.Struct({
 })
 const decodeErrorBody = Schema.decodeUnknownOption(FleetErrorBody)
 
-/** fleet's own error JSON when the body is one, else a message that says what came back (an HTML 502, say). */
+/**
+ * fleet's own error JSON when the body is one, else a message that says what came back (an HTML 502, say). A 3xx is
+ * an error too: fleet never redirects an API call, so whatever redirects is not fleet, and following it could send a
+ * write somewhere else.
+ */
 const apiError = (response: Incoming): APIError => {
   const text = textOf(response)
+  if (response.status < 400) {
+    return new APIError({
+      code: response.status,
+      message:
+        `fleet answered HTTP ${response.status}, a redirect` +
+        `${response.location === undefined ? "" : ` to ${response.location}`}, which fleet never sends for an API call;` +
+        " it was not followed"
+    })
+  }
   const body = Option.flatMap(parseJson(text), decodeErrorBody)
   if (Option.isSome(body)) return new APIError({ code: response.status, message: body.value.error.message })
   return new APIError({
@@ -244,9 +324,9 @@ export const makePipeline = (send: Send, options: PipelineOptions): Pipeline => 
       ),
       Effect.tap((response) => Effect.annotateCurrentSpan("http.response.status_code", response.status)),
       Effect.flatMap((response): Effect.Effect<Incoming, APIError> => {
-        if (response.status < 400) return Effect.succeed(response)
+        if (response.status < 300) return Effect.succeed(response)
         if (response.status === 404 && mayHaveLanded && request.notFoundOnRetryIsSuccess === true) {
-          return Effect.succeed({ status: 204, contentType: undefined, body: new Uint8Array(0) })
+          return Effect.succeed({ status: 204, contentType: undefined, location: undefined, body: new Uint8Array(0) })
         }
         return Effect.fail(apiError(response))
       })
