@@ -9,6 +9,7 @@ import { HttpClient, UrlParams } from "effect/http"
 import * as Fleet from "../src/Fleet.ts"
 import * as FleetServer from "../src/FleetServer.ts"
 import * as FleetTransport from "../src/FleetTransport.ts"
+import * as internalWatch from "../src/internal/client/watch.ts"
 import { Machine } from "../src/Machine.ts"
 import * as Unit from "../src/Unit.ts"
 import type { UnitState } from "../src/UnitState.ts"
@@ -21,7 +22,12 @@ const launched = (name: string) => new Unit.Unit({ name, desiredState: "launched
 const nameOf = (i: number) => `u${String(i).padStart(2, "0")}.service`
 const range = (n: number) => Array.from({ length: n }, (_, i) => i)
 
-const describeChange = (change: Fleet.UnitStateChange): string =>
+// The watch's own module over the Fleet service, as the public wrapper runs it: these tests are about the polling,
+// not about which public module exports it.
+const watchUnitStates = (options: internalWatch.WatchOptions) =>
+  Stream.unwrap(Fleet.Fleet.useSync((fleet) => internalWatch.watchUnitStates(fleet, options)))
+
+const describeChange = (change: internalWatch.UnitStateChange): string =>
   change._tag === "Changed"
     ? `Changed ${change.state.name} ${change.previous.systemdActiveState}->${change.state.systemdActiveState}`
     : `${change._tag} ${change.state.name}`
@@ -74,7 +80,7 @@ const harness = (count: number) =>
       Fleet.layerHttpClient({ baseUrl: server.url, timeout: "1 minute" }).pipe(Layer.provide(watchClient))
     )
     const events = yield* Queue.unbounded<string>()
-    yield* Fleet.watchUnitStates({ interval: "1 millis" }).pipe(
+    yield* watchUnitStates({ interval: "1 millis" }).pipe(
       Stream.runForEach((change) => Queue.offer(events, describeChange(change))),
       Effect.provideContext(watchFleet),
       Effect.forkScoped
@@ -353,7 +359,7 @@ describe("watchUnitStates across pages while other clients write", () => {
         const state = { name: `s${requests}.service`, machineID: "m1" }
         socket.write(httpResponse(200, JSON.stringify({ states: [state], nextPageToken: "SAME" })))
       })
-      const error = yield* Fleet.watchUnitStates({ interval: "1 millis", retry: Schedule.recurs(2) }).pipe(
+      const error = yield* watchUnitStates({ interval: "1 millis", retry: Schedule.recurs(2) }).pipe(
         Stream.runDrain,
         Effect.provide(Fleet.layer(server.url, { probe: false })),
         Effect.flip
