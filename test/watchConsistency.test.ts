@@ -52,15 +52,21 @@ const harness = (count: number) =>
     let listings = 0
     let page = 0
 
+    // The query may be in the URL or in `urlParams`, depending on how the client builds its requests.
     const gate = (request: { readonly url: string; readonly urlParams: UrlParams.UrlParams }) =>
       Effect.gen(function* () {
-        if (!request.url.endsWith("/fleet/v1/state")) return
-        const unitName = UrlParams.getFirst(request.urlParams, "unitName")
+        const url = new URL(request.url)
+        if (!url.pathname.endsWith("/fleet/v1/state")) return
+        const param = (name: string) =>
+          Option.orElse(UrlParams.getFirst(request.urlParams, name), () =>
+            Option.fromNullishOr(url.searchParams.get(name))
+          )
+        const unitName = param("unitName")
         if (Option.isSome(unitName)) {
           drawn.push(`confirm ${unitName.value}`)
           return
         }
-        if (Option.isNone(UrlParams.getFirst(request.urlParams, "nextPageToken"))) {
+        if (Option.isNone(param("nextPageToken"))) {
           listings++
           page = 1
           yield* Queue.take(permits)
