@@ -13,11 +13,16 @@
 import * as fs from "node:fs"
 import * as http from "node:http"
 import type * as net from "node:net"
-import { Context, Effect, Layer, Schema, type Scope } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
 import * as FleetControl from "./FleetControl.ts"
 import { ValueError } from "./FleetError.ts"
-import * as App from "./internal/server/app.ts"
-import { type Fault, Registry } from "./internal/server/registry.ts"
+import { makeLocal } from "./internal/server/control.ts"
+import type { LocalFleet } from "./internal/server/localFleet.ts"
+import { listener } from "./internal/server/socketDoor.ts"
 
 /**
  * The server could not start listening (address in use, permission denied, a socket path that already exists).
@@ -80,85 +85,6 @@ export interface FleetServerService {
  */
 export class FleetServer extends Context.Service<FleetServer, FleetServerService>()("effect-fleet/FleetServer") {}
 
-const collectHeaders = (rawHeaders: ReadonlyArray<string>): Record<string, Array<string>> => {
-  const headers: Record<string, Array<string>> = {}
-  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i]!.toLowerCase()
-    const values = headers[name]
-    if (values === undefined) headers[name] = [rawHeaders[i + 1]!]
-    else values.push(rawHeaders[i + 1]!)
-  }
-  return headers
-}
-
-const send = (res: http.ServerResponse, response: App.WireResponse): void => {
-  res.writeHead(response.status, response.headers)
-  res.end(response.body)
-}
-
-const truncate = (res: http.ServerResponse, response: App.WireResponse): void => {
-  // A body-less answer has nothing to cut: stand in a small JSON body so the client sees a body cut short.
-  const substitute = response.body.length < 2
-  const body = Buffer.from(substitute ? '{"units":[]}' : response.body, "utf8")
-  const headers = substitute
-    ? { Server: App.serverHeader, "Content-Type": "application/json" }
-    : { ...response.headers }
-  res.writeHead(substitute ? 200 : response.status, { ...headers, "Content-Length": String(body.length) })
-  res.write(body.subarray(0, Math.floor(body.length / 2)), () => res.socket?.destroy())
-}
-
-const actOut = (
-  registry: Registry,
-  fault: Fault | undefined,
-  request: App.WireRequest,
-  res: http.ServerResponse
-): void => {
-  if (fault === undefined) {
-    send(res, App.handle(registry, request))
-    return
-  }
-  switch (fault._tag) {
-    case "Unavailable":
-      send(res, App.unavailable(request))
-      break
-    case "Status":
-      send(res, App.raw(request, fault.status, fault.body, fault.contentType))
-      break
-    case "InvalidJson":
-      send(res, App.invalidJson(request))
-      break
-    case "Truncate":
-      truncate(res, App.handle(registry, request))
-      break
-    case "Reset":
-    case "Stall":
-      break
-  }
-}
-
-const listener =
-  (registry: Registry): http.RequestListener =>
-  (req, res) => {
-    const method = req.method ?? "GET"
-    const url = req.url ?? "/"
-    const fault = registry.admit(method, url)
-    if (fault?._tag === "Reset") {
-      req.socket.destroy()
-      return
-    }
-    const chunks: Array<Buffer> = []
-    req.on("data", (chunk: Buffer) => chunks.push(chunk))
-    req.on("end", () => {
-      const request: App.WireRequest = {
-        method,
-        url,
-        headers: collectHeaders(req.rawHeaders),
-        body: Buffer.concat(chunks).toString("utf8")
-      }
-      actOut(registry, fault, request, res)
-    })
-  }
-
 const listen = (
   server: http.Server,
   options: net.ListenOptions,
@@ -181,14 +107,14 @@ const close = (server: http.Server): Effect.Effect<void> =>
   })
 
 const serve = (
-  registry: Registry,
+  fleet: LocalFleet,
   options: net.ListenOptions,
   where: string,
   socketPath?: string
 ): Effect.Effect<http.Server, FleetServerError, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.suspend(() => {
-      const server = http.createServer(listener(registry))
+      const server = http.createServer(listener(fleet))
       // Parallel clients open many connections; never let a quiet keep-alive socket outlive a test by much.
       server.keepAliveTimeout = 5_000
       return listen(server, options, where)
@@ -234,20 +160,18 @@ export const make = (
   options: Options = {}
 ): Effect.Effect<FleetServerService, ValueError | FleetServerError, Scope.Scope> =>
   Effect.gen(function* () {
-    const registry = new Registry({ tokenLimit: options.tokenLimit, agents: options.agents })
-    const control = FleetControl.make(registry)
-    if (options.seed !== undefined) yield* control.seed(options.seed)
+    const { control, fleet } = yield* makeLocal(options)
     if (options.seedFile !== undefined) yield* control.seed(yield* readSeedFile(options.seedFile))
     const host = options.host ?? "127.0.0.1"
     const tcp = options.port !== undefined || options.socketPath === undefined
     let port: number | undefined
     if (tcp) {
-      const server = yield* serve(registry, { port: options.port ?? 0, host }, `${host}:${options.port ?? 0}`)
+      const server = yield* serve(fleet, { port: options.port ?? 0, host }, `${host}:${options.port ?? 0}`)
       const address = server.address()
       port = typeof address === "object" && address !== null ? address.port : undefined
     }
     if (options.socketPath !== undefined) {
-      yield* serve(registry, { path: options.socketPath }, options.socketPath, options.socketPath)
+      yield* serve(fleet, { path: options.socketPath }, options.socketPath, options.socketPath)
     }
     return {
       url: tcp ? `http://${formatHost(host)}:${port}` : `unix://${options.socketPath}`,
