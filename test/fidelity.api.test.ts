@@ -8,24 +8,6 @@ import { clusterSeed, get, scenarios } from "./support/fidelityScenarios.ts"
 
 const limit = 3
 
-// Known differences still to fix (issue 10); each scenario leaves this list when the local server matches fleet.
-const pending = new Set([
-  "routing: the root, the prefixes and unknown paths",
-  "routing: Go's ServeMux redirects unclean paths, keeping the query",
-  "the /v1-alpha alias answers as /fleet/v1",
-  "discovery: fleet's own document, and the method error",
-  "units: listing, sorted byte-wise, and the collection's method error",
-  "units: one unit, a seeded unit reads as seeded (currentState and machineID)",
-  "PUT: Go's JSON decoder, its syntax errors and type errors",
-  "PUT: creating units and fleet's option checks",
-  "PUT: replacing a unit compares with the options as they read back",
-  "PUT: updating the desired state",
-  "state: listing, filters, and one unit's state",
-  "machines: PATCH of metadata",
-  "paging: tokens, bad tokens, and exact multiples of the page size",
-  "bodies on GET and DELETE are ignored"
-])
-
 describe.skipIf(skipReason !== undefined)(
   `fidelity: hand-written requests against fleet's own handler${skipReason === undefined ? "" : ` (skipped: ${skipReason})`}`,
   () => {
@@ -38,7 +20,7 @@ describe.skipIf(skipReason !== undefined)(
     })
 
     for (const scenario of scenarios(limit)) {
-      ;(pending.has(scenario.name) ? it.fails : it)(scenario.name, async () => {
+      it(scenario.name, async () => {
         const differences = await pair.run(scenario)
         expect(differences.map(describeDifference)).toEqual([])
       })

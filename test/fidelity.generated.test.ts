@@ -58,8 +58,7 @@ describe.skipIf(skipReason !== undefined)(
       await etcd?.close()
     })
 
-    // Known differences still to fix (issue 10).
-    it.fails(`answers ${minimumRequests}+ generated requests exactly as fleet does (fast-check seed ${seed})`, async () => {
+    it(`answers ${minimumRequests}+ generated requests exactly as fleet does (fast-check seed ${seed})`, async () => {
       const samples: Array<GeneratedScenario> = fc.sample(scenario(limit, { min: 10, max: 40 }), {
         seed,
         numRuns: 460
