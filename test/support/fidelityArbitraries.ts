@@ -275,7 +275,9 @@ const putUnit = fc
     const risky = raw === undefined && (!isValidState(state) || (options !== undefined && options.length > 0))
     return {
       request: { method: "PUT", path: `/fleet/v1/units/${pathName(name)}`, headers: header, body },
-      ...(risky ? { guard: { _tag: "UnitAbsent", name: bodyName ?? name } } : {})
+      ...(risky
+        ? { guard: { _tag: "UnitAbsent", name: bodyName === undefined || bodyName === "" ? name : bodyName } }
+        : {})
     }
   })
 

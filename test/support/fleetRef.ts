@@ -502,6 +502,21 @@ export interface FleetctlRun {
   readonly stderr: string
 }
 
+/**
+ * fleetctl's output with what varies between two runs of fleetctl itself made fixed: log timestamps, and the key its
+ * "unrecognized requirement" warning names (fleetctl walks a Go map for it, in random order).
+ */
+export const normalizeFleetctl = (run: FleetctlRun): FleetctlRun => {
+  const fix = (text: string) =>
+    text
+      .replace(/^\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2} /gm, "<time> ")
+      .replace(
+        /unrecognized requirement in \[X-Fleet\] section: ".*"$/gm,
+        'unrecognized requirement in [X-Fleet] section: "<key>"'
+      )
+  return { code: run.code, stdout: fix(run.stdout), stderr: fix(run.stderr) }
+}
+
 /** Runs fleet's own fleetctl against `endpoint` in `cwd`. */
 export const fleetctl = (endpoint: string, args: ReadonlyArray<string>, cwd: string): Promise<FleetctlRun> =>
   new Promise((resolve) => {
