@@ -121,7 +121,8 @@ export const decodeSeed = (input: unknown): Effect.Effect<Seed, ValueError> =>
 export const decodeSeedJson = (text: string): Effect.Effect<Seed, ValueError> =>
   Effect.try({
     try: (): unknown => JSON.parse(text),
-    catch: (error) => new ValueError({ message: `invalid seed: ${String(error)}` })
+    catch: (error) =>
+      new ValueError({ message: `invalid seed: ${error instanceof Error ? error.message : String(error)}` })
   }).pipe(Effect.flatMap(decodeSeed))
 
 /**

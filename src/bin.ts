@@ -1,60 +1,17 @@
 /**
  * The `effect-fleet` command line: `effect-fleet serve` runs a local fleet server (the whole fleet v1 API over an
- * in-memory registry) on a loopback TCP port and/or a unix socket until SIGINT or SIGTERM.
+ * in-memory fleet) on a loopback TCP port and/or a unix socket until SIGINT or SIGTERM.
  *
  * @since 0.1.0
  */
-import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { Cause, Console, Effect, Exit, Option, Runtime } from "effect"
-import { Command, Flag } from "effect/cli"
-import * as FleetServer from "./FleetServer.ts"
-
-const port = Flag.Int("port").pipe(
-  Flag.withDescription("TCP port on the host (0 picks a free one; default 49153 unless only --socket is given)"),
-  Flag.optional
-)
-
-const host = Flag.String("host").pipe(Flag.withDescription("TCP host to bind"), Flag.withDefault("127.0.0.1"))
-
-const socket = Flag.String("socket").pipe(
-  Flag.withDescription("Also serve on this unix socket (removed on exit)"),
-  Flag.optional
-)
-
-const tokenLimit = Flag.Int("token-limit").pipe(
-  Flag.withDescription("Page size of every listing (fleetd's token_limit)"),
-  Flag.withDefault(100)
-)
-
-const seed = Flag.String("seed").pipe(
-  Flag.withDescription('JSON file of {"machines":[...],"states":[...],"units":[...]} to start with'),
-  Flag.optional
-)
-
-const agents = Flag.Literals("agents", ["simulated", "off"]).pipe(
-  Flag.withDescription("Simulated agents schedule and run units; off leaves them unscheduled"),
-  Flag.withDefault("simulated")
-)
-
-const serve = Command.make(
-  "serve",
-  { port, host, socket, tokenLimit, seed, agents },
-  Effect.fn("effect-fleet.serve")(function* (flags) {
-    const socketPath = Option.getOrUndefined(flags.socket)
-    const tcpPort = Option.getOrElse(flags.port, () => (socketPath === undefined ? 49153 : undefined))
-    const server = yield* FleetServer.make({
-      port: tcpPort,
-      host: flags.host,
-      socketPath,
-      tokenLimit: flags.tokenLimit,
-      agents: flags.agents,
-      seedFile: Option.getOrUndefined(flags.seed)
-    })
-    if (server.port !== undefined) yield* Console.log(`listening on ${server.url}`)
-    if (server.socketPath !== undefined) yield* Console.log(`listening on unix://${server.socketPath}`)
-    return yield* Effect.never
-  }, Effect.scoped)
-).pipe(Command.withDescription("Serve a local fleet v1 API over an in-memory fleet"))
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import * as Cause from "effect/Cause"
+import * as Command from "effect/cli/Command"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Runtime from "effect/Runtime"
+import { serve } from "./cli/serve.ts"
 
 const cli = Command.make("effect-fleet").pipe(
   Command.withDescription("Tools for the CoreOS fleet v1 API"),
