@@ -6,7 +6,9 @@
  * deviations): the runner first asks both servers a question (itself compared) and sends the request only when fleet
  * would answer it sanely.
  */
+import * as Result from "effect/Result"
 import * as fc from "fast-check"
+import * as UnitFile from "../../src/UnitFile.ts"
 import type { Request } from "./fleetRef.ts"
 
 /** When a generated request may only be sent. */
@@ -272,7 +274,8 @@ const putUnit = fc
       })
     // Updating an existing unit to an invalid state stores it (fleet then answers 500 on it for ever), and replacing
     // one with options whose file does not read back stores a unit fleet cannot read: send those to new names only.
-    const risky = raw === undefined && (!isValidState(state) || (options !== undefined && options.length > 0))
+    const unreadable = options !== undefined && options.length > 0 && Result.isFailure(UnitFile.roundTrip(options))
+    const risky = raw === undefined && ((state !== undefined && state !== "" && !isValidState(state)) || unreadable)
     return {
       request: { method: "PUT", path: `/fleet/v1/units/${pathName(name)}`, headers: header, body },
       ...(risky

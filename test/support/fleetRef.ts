@@ -413,8 +413,10 @@ export interface Pair {
   readonly reference: Reference
   readonly local: Local
   readonly tokenLimit: number
-  /** Requests sent to each server so far. */
+  /** Requests sent to each server so far, probes of guards included. */
   readonly sent: () => number
+  /** Of those, the probes guards asked. */
+  readonly probes: () => number
   /** Resets and seeds both, sends every request to both in order, returns the requests whose answers differ. */
   readonly run: (scenario: Scenario) => Promise<ReadonlyArray<Difference>>
   /** Like `run`, for requests that carry a guard. */
@@ -436,6 +438,7 @@ export const startPair = async (options: { readonly tokenLimit: number; readonly
     ])
     closers.unshift(reference.close, local.close)
     let sent = 0
+    let probes = 0
     const both = async (request: Request) => {
       const [fromReference, fromLocal] = await Promise.all([
         exchange(reference.url, request),
@@ -456,6 +459,7 @@ export const startPair = async (options: { readonly tokenLimit: number; readonly
       const differences: Array<Difference> = []
       for (const [index, { allows, probe, request }] of requests.entries()) {
         if (probe !== undefined) {
+          probes++
           const [fromReference, fromLocal] = await both(probe)
           if (!same(fromReference, fromLocal)) {
             differences.push({ scenario: name, index, request: probe, reference: fromReference, local: fromLocal })
@@ -474,6 +478,7 @@ export const startPair = async (options: { readonly tokenLimit: number; readonly
       local,
       tokenLimit: options.tokenLimit,
       sent: () => sent,
+      probes: () => probes,
       run: (scenario) =>
         runGuarded(
           scenario.name,
