@@ -14,6 +14,7 @@ import * as GoJson from "../goJson.ts"
 import * as GoUrl from "./goUrl.ts"
 import type { LocalFleet, Outcome } from "./localFleet.ts"
 import * as PageToken from "./pageToken.ts"
+import { listed } from "./storage.ts"
 import * as Wire from "./wire.ts"
 import type { WireRequest, WireResponse } from "./wire.ts"
 
@@ -34,7 +35,7 @@ const pageToken = (fleet: LocalFleet, query: GoUrl.Query): Result.Result<PageTok
 const listUnits = (fleet: LocalFleet, request: WireRequest, query: GoUrl.Query): WireResponse => {
   const token = pageToken(fleet, query)
   if (Result.isFailure(token)) return Wire.error(request, 400, token.failure)
-  const page = PageToken.slice(fleet.storage.listUnits(), token.success)
+  const page = PageToken.slice(fleet.storage.listUnitsAsFleet(), token.success)
   return Wire.json(
     request,
     200,
@@ -48,10 +49,9 @@ const listUnits = (fleet: LocalFleet, request: WireRequest, query: GoUrl.Query):
 const listStates = (fleet: LocalFleet, request: WireRequest, query: GoUrl.Query): WireResponse => {
   const token = pageToken(fleet, query)
   if (Result.isFailure(token)) return Wire.error(request, 400, token.failure)
-  const states = fleet.storage.listStates({
-    machineID: query.get("machineID")?.[0],
-    unitName: query.get("unitName")?.[0]
-  })
+  const states = fleet.storage
+    .listStates({ machineID: query.get("machineID")?.[0], unitName: query.get("unitName")?.[0] })
+    .filter((state) => listed(state.name) && listed(state.machineID))
   const page = PageToken.slice(states, token.success)
   return Wire.json(
     request,
@@ -66,7 +66,10 @@ const listStates = (fleet: LocalFleet, request: WireRequest, query: GoUrl.Query)
 const listMachines = (fleet: LocalFleet, request: WireRequest, query: GoUrl.Query): WireResponse => {
   const token = pageToken(fleet, query)
   if (Result.isFailure(token)) return Wire.error(request, 400, token.failure)
-  const page = PageToken.slice(fleet.storage.listMachines(), token.success)
+  const page = PageToken.slice(
+    fleet.storage.listMachines().filter((machine) => listed(machine.id)),
+    token.success
+  )
   return Wire.json(
     request,
     200,
@@ -107,7 +110,11 @@ const units = (
         const unit = fleet.storage.getUnit(item)
         return unit === undefined
           ? Wire.error(request, 404, "unit does not exist")
-          : Wire.json(request, 200, Wire.unitJson(unit, fleet.currentState(unit, "get")))
+          : Wire.json(
+              request,
+              200,
+              Wire.unitJson({ ...unit, machineID: fleet.reportedMachine(unit, "get") }, fleet.currentState(unit, "get"))
+            )
       }
       case "DELETE":
         return outcome(request, fleet.destroy(item))
@@ -118,6 +125,16 @@ const units = (
     }
   }
   return Wire.error(request, 404)
+}
+
+const stateItem = (fleet: LocalFleet, request: WireRequest, item: string): WireResponse => {
+  if (item === "" || item.includes("/")) return Wire.error(request, 404)
+  if (request.method !== "GET") return Wire.error(request, 405, "only GET supported against this resource")
+  const state = fleet.stateOf(item)
+  // fleet dereferences nil here and drops the connection; it meant to answer this 404 (a deviation the README lists).
+  return state === undefined
+    ? Wire.error(request, 404, "unit state does not exist")
+    : Wire.json(request, 200, Wire.stateJson(state))
 }
 
 const machines = (fleet: LocalFleet, request: WireRequest, query: GoUrl.Query): WireResponse => {
@@ -152,6 +169,7 @@ const route = (fleet: LocalFleet, request: WireRequest, path: string, query: GoU
         ? listStates(fleet, request, query)
         : Wire.error(request, 405, "only GET supported against this resource")
     }
+    if (path.startsWith(prefix + "/state/")) return stateItem(fleet, request, path.slice(prefix.length + 7))
     const base = prefix + "/units"
     if (path === base || path.startsWith(base + "/")) return units(fleet, request, base, path, query)
   }

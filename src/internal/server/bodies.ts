@@ -68,7 +68,8 @@ const decodeOption = (node: GoJson.Node, errors: GoJson.TypeErrors, previous: Op
   for (const [key, value] of node.entries) {
     const field = GoJson.foldKey(key)
     if (field === "section" || field === "name" || field === "value") {
-      option[field] = decodeString(value, errors, "UnitOption", field, option[field])
+      // Go names a nested field by its whole path of JSON names (array indices left out) after the innermost struct.
+      option[field] = decodeString(value, errors, "UnitOption", `options.${field}`, option[field])
     }
   }
   return option
@@ -117,7 +118,8 @@ export const decodeUnit = (body: string): Result.Result<UnitInput, string> => {
   })
 }
 
-const metadataValueType = "struct { Value string }"
+// Go prints an anonymous struct type with its field tags, quoted as Go source.
+const metadataValueType = 'struct { Value string "json:\\"value\\"" }'
 
 /**
  * A `PATCH /machines` body, decoded into fleet's `[]machineMetadataOp` by Go's rules.
@@ -138,12 +140,13 @@ export const decodeMetadataOps = (body: string): Result.Result<ReadonlyArray<Met
         for (const [key, value] of item.entries) {
           const field = GoJson.foldKey(key)
           if (field === "op") op.op = decodeString(value, errors, "machineMetadataOp", "op", op.op) ?? ""
-          else if (field === "path") op.path = decodeString(value, errors, "machineMetadataOp", "Path", op.path) ?? ""
+          else if (field === "path") op.path = decodeString(value, errors, "machineMetadataOp", "path", op.path) ?? ""
           else if (field === "value") {
             if (value.kind === "object") {
               for (const [innerKey, inner] of value.entries) {
                 if (GoJson.foldKey(innerKey) === "value") {
-                  op.value = decodeString(inner, errors, "", "Value", op.value) ?? ""
+                  // The anonymous struct has no name: Go's message reads "Go struct field .Value.value".
+                  op.value = decodeString(inner, errors, "", "Value.value", op.value) ?? ""
                 }
               }
             } else if (value.kind !== "null") errors.field(value, "machineMetadataOp", "Value", metadataValueType)

@@ -42,15 +42,16 @@ export const goUnescape = (text: string, query: boolean): string | undefined => 
 export type Query = ReadonlyMap<string, ReadonlyArray<string>>
 
 /**
- * Go's `url.ParseQuery` of its time: `&` and `;` separate pairs; malformed pairs are dropped.
+ * Go's `url.ParseQuery` as fleet's reference build (Go 1.19) runs it: `&` separates pairs; a pair holding a `;`
+ * or a malformed escape is dropped (Go reports an error that fleet never looks at).
  *
  * @since 0.2.0
  * @internal
  */
 export const parseQuery = (rawQuery: string): Query => {
   const query = new Map<string, Array<string>>()
-  for (const pair of rawQuery.split(/[&;]/)) {
-    if (pair === "") continue
+  for (const pair of rawQuery.split("&")) {
+    if (pair === "" || pair.includes(";")) continue
     const equals = pair.indexOf("=")
     const key = goUnescape(equals === -1 ? pair : pair.slice(0, equals), true)
     const value = goUnescape(equals === -1 ? "" : pair.slice(equals + 1), true)
@@ -124,12 +125,22 @@ export const redirect = (request: WireRequest, location: string): WireResponse =
  * @since 0.2.0
  * @internal
  */
-export const badRequest = (request: WireRequest): WireResponse =>
-  respond(request, 400, "400 Bad Request", { "Content-Type": "text/plain; charset=utf-8", Connection: "close" }, false)
+export const badRequest = (request: WireRequest): WireResponse => ({
+  ...respond(
+    request,
+    400,
+    "400 Bad Request",
+    { "Content-Type": "text/plain; charset=utf-8", Connection: "close" },
+    false
+  ),
+  // Go writes this answer straight to the connection: no Content-Length, and the body even for HEAD.
+  raw: "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request"
+})
 
 /**
  * A request target split as Go's server splits it: the unescaped path (`undefined` when it cannot be unescaped), the
- * raw query. An absolute-form target loses its scheme and host; a fragment is dropped.
+ * raw query. An absolute-form target loses its scheme and host. A `#` is kept, in the path or the query, as Go's
+ * `url.ParseRequestURI` keeps it (clients never send fragments, so whatever follows one is data).
  *
  * @since 0.2.0
  * @internal
@@ -138,8 +149,6 @@ export const splitTarget = (url: string): { readonly path: string | undefined; r
   let target = url
   const absolute = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/]*/.exec(target)
   if (absolute !== null) target = target.slice(absolute[0].length) || "/"
-  const hash = target.indexOf("#")
-  if (hash !== -1) target = target.slice(0, hash)
   const mark = target.indexOf("?")
   const rawPath = mark === -1 ? target : target.slice(0, mark)
   return { path: goUnescape(rawPath, false), rawQuery: mark === -1 ? "" : target.slice(mark + 1) }

@@ -18,7 +18,7 @@ import * as Agents from "./agents.ts"
 import type { MetadataOp, UnitInput } from "./bodies.ts"
 import { Faults } from "./faults.ts"
 import * as PageToken from "./pageToken.ts"
-import { Storage, type StoredUnit } from "./storage.ts"
+import { listed, type StateRecord, Storage, type StoredUnit } from "./storage.ts"
 
 /**
  * The outcome of a write: a status and, for errors, fleet's message (`""` for a 500).
@@ -98,12 +98,16 @@ export class LocalFleet {
       if (unit.name === undefined || unit.name === "") return Result.fail("every seeded unit needs a name")
       const stored = UnitFile.roundTrip(unit.options)
       if (Result.isFailure(stored)) return Result.fail(`unit ${unit.name}: ${stored.failure.message}`)
+      const machineID = unit.machineID === "" ? undefined : unit.machineID
       units.push({
         name: unit.name,
         options: stored.success,
         hash: UnitFile.hash(unit.options),
         desiredState: unit.desiredState ?? "inactive",
-        machineID: unit.machineID === "" ? undefined : unit.machineID
+        machineID,
+        // A seed is taken as given: a unit seeded launched on a machine carries the heartbeat that makes fleet
+        // report it launched there (with the unit state the seed gives for that machine), agents or not.
+        heartbeat: unit.currentState === "launched" && machineID !== undefined
       })
     }
     for (const machine of data.machines ?? []) {
@@ -125,15 +129,29 @@ export class LocalFleet {
   }
 
   /**
-   * The derived `currentState`: `inactive` unless the unit is scheduled and a state exists for it there; `launched`
-   * when an agent runs it. A global unit fetched alone has none; in a listing it shows `inactive`, as in fleet.
+   * The derived `currentState`, as fleet's registry derives it: `inactive` unless the unit is scheduled and a state
+   * exists for it there; `launched` when an agent heartbeats it there. A global unit fetched alone has none (fleet
+   * does not look up its schedule); a listing derives it like any other.
    */
   currentState(unit: StoredUnit, context: "get" | "list"): DesiredState | undefined {
-    if (isGlobal(unit.options)) return context === "get" ? undefined : "inactive"
+    if (context === "get" && isGlobal(unit.options)) return undefined
     if (unit.machineID === undefined || this.storage.getState(unit.name, unit.machineID) === undefined) {
       return "inactive"
     }
-    return this.agents.isRunning(unit) ? "launched" : "loaded"
+    return unit.heartbeat === true || this.agents.isRunning(unit) ? "launched" : "loaded"
+  }
+
+  /** The machine a unit is reported on: fleet does not look up the schedule of a global unit fetched alone. */
+  reportedMachine(unit: StoredUnit, context: "get" | "list"): string | undefined {
+    return context === "get" && isGlobal(unit.options) ? undefined : unit.machineID
+  }
+
+  /**
+   * `GET /state/{name}`: fleet's registry looks up one unit state by unit name among those etcd lists. With several,
+   * fleet takes whichever etcd hands it first (in no set order); this takes the first by machine ID.
+   */
+  stateOf(name: string): StateRecord | undefined {
+    return this.storage.listStates({ unitName: name }).find((state) => listed(state.name) && listed(state.machineID))
   }
 
   /** `PUT /units/{name}` after the body was decoded: fleet's checks, in fleet's order. */
@@ -155,9 +173,11 @@ export class LocalFleet {
       if (desired !== undefined && !isDesiredState(desired)) return fail(500, "")
       return this.store(name, options, desired ?? "inactive", undefined)
     }
-    if (options.length > 0 && UnitFile.hash(options) !== existing.hash) {
+    // "Same unit?" compares the submitted options with the stored unit file as it reads back (what GET returns), so
+    // options that round-trip differently (padding, say) replace the unit every time.
+    if (options.length > 0 && UnitFile.hash(options) !== UnitFile.hash(existing.options)) {
       if (desired !== undefined && !isDesiredState(desired)) return fail(500, "")
-      return this.store(name, options, desired ?? "inactive", existing.machineID)
+      return this.store(name, options, desired ?? "inactive", existing)
     }
     if (desired === undefined) return fail(409, "must provide DesiredState to update existing unit")
     if (isTemplate(name) && desired !== "inactive") return fail(400, `cannot activate template ${quote(name)}`)
@@ -171,17 +191,21 @@ export class LocalFleet {
     name: string,
     options: ReadonlyArray<UnitFile.Option>,
     desiredState: DesiredState,
-    machineID: string | undefined
+    replaced: StoredUnit | undefined
   ): Outcome {
     const stored = UnitFile.roundTrip(options)
+    // fleet stores such a file anyway and can never read the unit back (every later request on it answers 500, and
+    // it cannot be deleted); refusing it keeps the local fleet sound (a deviation the README lists).
     if (Result.isFailure(stored)) return fail(500, "")
     this.storage.putUnit({
       name,
       options: stored.success,
-      // fleet hashes the unit file as submitted, before reading it back: padding counts
+      // fleet keys the unit file by the hash of the file as submitted, before reading it back: padding counts
       hash: UnitFile.hash(options),
       desiredState,
-      machineID
+      // A replacement writes the unit file and the desired state only: the schedule and the heartbeat stay.
+      machineID: replaced?.machineID,
+      heartbeat: replaced?.heartbeat
     })
     this.agents.unitChanged(name)
     return { status: 201 }

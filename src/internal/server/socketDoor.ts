@@ -58,6 +58,10 @@ const collectHeaders = (rawHeaders: ReadonlyArray<string>): Record<string, Array
 }
 
 const send = (res: http.ServerResponse, response: WireResponse): void => {
+  if (response.raw !== undefined) {
+    res.socket?.end(response.raw)
+    return
+  }
   res.writeHead(response.status, response.headers)
   res.end(response.body)
 }

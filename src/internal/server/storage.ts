@@ -22,6 +22,11 @@ export interface StoredUnit {
   readonly hash: string
   readonly desiredState: DesiredState
   readonly machineID: string | undefined
+  /**
+   * Whether an agent's heartbeat for the unit is in the registry (fleet's `job-state` key): seeded with
+   * `currentState: "launched"`, it makes the unit read `launched` where it has a unit state, agents or not.
+   */
+  readonly heartbeat?: boolean | undefined
 }
 
 /**
@@ -62,6 +67,15 @@ export interface StateFilter {
   readonly unitName?: string | undefined
 }
 
+/**
+ * Whether fleet's etcd registry lists a key segment: etcd v2 hides every key whose name starts with `_` from
+ * directory listings, so fleet never lists such units, unit states or machines (though it finds a unit by name).
+ *
+ * @since 0.2.0
+ * @internal
+ */
+export const listed = (segment: string | undefined): boolean => segment === undefined || !segment.startsWith("_")
+
 const stateKey = (name: string, machineID: string | undefined): string => name + "\u0000" + (machineID ?? "")
 
 /**
@@ -76,6 +90,7 @@ export class Storage {
   // Every page of a listing needs the units in order; sorting once per change, not once per page, keeps paging
   // through a large fleet linear.
   private sortedUnits: ReadonlyArray<StoredUnit> | undefined
+  private listedUnits: ReadonlyArray<StoredUnit> | undefined
   private readonly states = new Map<string, StateRecord>()
   private readonly machines = new Map<string, MachineRecord>()
 
@@ -83,6 +98,7 @@ export class Storage {
   clear(): void {
     this.units.clear()
     this.sortedUnits = undefined
+    this.listedUnits = undefined
     this.states.clear()
     this.machines.clear()
   }
@@ -93,6 +109,15 @@ export class Storage {
   listUnits(): ReadonlyArray<StoredUnit> {
     this.sortedUnits ??= Array.from(this.units.values()).sort((a, b) => compareBytes(a.name, b.name))
     return this.sortedUnits
+  }
+
+  /** The units fleet's listing shows, by name (byte-wise): every unit but those etcd hides. */
+  listUnitsAsFleet(): ReadonlyArray<StoredUnit> {
+    if (this.listedUnits === undefined) {
+      const all = this.listUnits()
+      this.listedUnits = all.every((unit) => listed(unit.name)) ? all : all.filter((unit) => listed(unit.name))
+    }
+    return this.listedUnits
   }
 
   /** Every unit, in no particular order (cheaper than {@link listUnits} while units change). */
@@ -108,12 +133,14 @@ export class Storage {
   putUnit(unit: StoredUnit): void {
     this.units.set(unit.name, unit)
     this.sortedUnits = undefined
+    this.listedUnits = undefined
   }
 
   /** Removes a unit; `false` when there was none. */
   deleteUnit(name: string): boolean {
     if (!this.units.delete(name)) return false
     this.sortedUnits = undefined
+    this.listedUnits = undefined
     return true
   }
 

@@ -33,6 +33,11 @@ export interface WireResponse {
   readonly status: number
   readonly headers: Readonly<Record<string, string>>
   readonly body: string
+  /**
+   * Set when Go's server answers below HTTP's response writer (a request it cannot parse): these exact bytes go to
+   * the socket, which then closes. `status`, `headers` and `body` still describe them for the in-memory door.
+   */
+  readonly raw?: string | undefined
 }
 
 /**
