@@ -4,9 +4,10 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Result, Schema } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { ValueError } from "./FleetError.ts"
-import type { AgentMode, Fault as RegistryFault, Registry } from "./internal/server/registry.ts"
 import { Machine } from "./Machine.ts"
 import { Unit } from "./Unit.ts"
 import { UnitState } from "./UnitState.ts"
@@ -24,7 +25,13 @@ import { UnitState } from "./UnitState.ts"
  * @since 0.1.0
  * @category models
  */
-export type Fault = RegistryFault
+export type Fault =
+  | { readonly _tag: "Unavailable" }
+  | { readonly _tag: "Status"; readonly status: number; readonly body: string; readonly contentType: string }
+  | { readonly _tag: "Reset" }
+  | { readonly _tag: "Truncate" }
+  | { readonly _tag: "Stall" }
+  | { readonly _tag: "InvalidJson" }
 
 /**
  * Constructors of {@link Fault}s.
@@ -67,7 +74,7 @@ export const Fault: {
  * @since 0.1.0
  * @category models
  */
-export type Agents = AgentMode
+export type Agents = "simulated" | "off"
 
 /**
  * Seed data in fleet's own JSON field names: `{"machines":[...],"states":[...],"units":[...]}`.
@@ -114,7 +121,8 @@ export const decodeSeed = (input: unknown): Effect.Effect<Seed, ValueError> =>
 export const decodeSeedJson = (text: string): Effect.Effect<Seed, ValueError> =>
   Effect.try({
     try: (): unknown => JSON.parse(text),
-    catch: (error) => new ValueError({ message: `invalid seed: ${String(error)}` })
+    catch: (error) =>
+      new ValueError({ message: `invalid seed: ${error instanceof Error ? error.message : String(error)}` })
   }).pipe(Effect.flatMap(decodeSeed))
 
 /**
@@ -166,7 +174,7 @@ export interface FleetControlService {
 }
 
 /**
- * Controls a local fleet. Provided by `FleetServer.layer` and by the test layer.
+ * Controls a local fleet. Provided by `FleetServer.layer` and by `FleetTest.layer`, each over its own fleet.
  *
  * @example
  * ```ts
@@ -184,35 +192,3 @@ export interface FleetControlService {
  * @category services
  */
 export class FleetControl extends Context.Service<FleetControl, FleetControlService>()("effect-fleet/FleetControl") {}
-
-/**
- * Builds the control service over a registry (the in-memory fleet shared by the server and the test layer).
- *
- * @since 0.1.0
- * @category constructors
- */
-export const make = (registry: Registry): FleetControlService => ({
-  seed: (seed) =>
-    Effect.suspend(() => {
-      const result = registry.seed(seed)
-      return Result.isFailure(result) ? Effect.fail(new ValueError({ message: result.failure })) : Effect.void
-    }),
-  reset: Effect.sync(() => registry.reset()),
-  setEtcdUnavailable: (unavailable) =>
-    Effect.sync(() => {
-      registry.etcdUnavailable = unavailable
-    }),
-  setAgents: (agents) => Effect.sync(() => registry.setAgents(agents)),
-  failNext: (count, fault) => Effect.sync(() => registry.failNext(count, fault)),
-  requests: Effect.sync(() => registry.requests),
-  requestCount: Effect.sync(() => registry.requests.length),
-  snapshot: Effect.sync(() => registry.snapshot())
-})
-
-/**
- * The control service over a registry, as a Layer.
- *
- * @since 0.1.0
- * @category layers
- */
-export const layer = (registry: Registry): Layer.Layer<FleetControl> => Layer.succeed(FleetControl, make(registry))
