@@ -52,6 +52,10 @@ export interface Options {
   readonly tokenLimit?: number | undefined
   /** Simulated agents (default) or none. */
   readonly agents?: FleetControl.Agents | undefined
+  /** Machines to start with, before the seed (default none; `effect-fleet serve` starts with 3; since 0.2.0). */
+  readonly machines?: number | undefined
+  /** The simulated cluster's timing (fleet's defaults), on Effect's `Clock` (since 0.2.0). */
+  readonly timing?: FleetControl.Timing | undefined
   /** Initial content. */
   readonly seed?: FleetControl.Seed | undefined
   /**
