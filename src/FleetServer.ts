@@ -136,9 +136,7 @@ const serve = (
   socketPath?: string
 ): Effect.Effect<http.Server, FleetServerError, Scope.Scope> =>
   Effect.acquireRelease(
-    Effect.suspend(() => {
-      return listen(createServer(fleet, door), options, where)
-    }),
+    Effect.suspend(() => listen(createServer(fleet, door), options, where)),
     (server) =>
       close(server).pipe(
         Effect.andThen(

@@ -1,12 +1,18 @@
 /**
  * The `effect-fleet` command line: `effect-fleet serve` runs a local fleet server (the whole fleet v1 API over an
- * in-memory registry) on a loopback TCP port and/or a unix socket until SIGINT or SIGTERM.
+ * in-memory fleet) on a loopback TCP port and/or a unix socket until SIGINT or SIGTERM.
  *
  * @since 0.1.0
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { Cause, Console, Effect, Exit, Option, Runtime } from "effect"
+import * as Cause from "effect/Cause"
 import { Command, Flag } from "effect/cli"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
+import { ValueError } from "./FleetError.ts"
 import * as FleetServer from "./FleetServer.ts"
 
 const port = Flag.Int("port").pipe(
@@ -36,25 +42,67 @@ const agents = Flag.Literals("agents", ["simulated", "off"]).pipe(
   Flag.withDefault("simulated")
 )
 
+const maxBody = Flag.String("max-body").pipe(
+  Flag.withDescription("Largest request body accepted, in bytes or with K, M, G (KiB, MiB, GiB); larger ones get 413"),
+  Flag.withDefault("16M")
+)
+
+const units: Readonly<Record<string, number>> = { "": 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }
+
+/** `1048576`, `512K`, `16M`, `16MiB`, `1g`: binary multiples, as people mean them for memory. */
+const parseSize = (text: string): Effect.Effect<number, ValueError> => {
+  const match = /^(\d+)\s*([kmg]?)(?:i?b)?$/i.exec(text.trim())
+  const size = match === null ? Number.NaN : Number(match[1]) * units[match[2]!.toLowerCase()]!
+  return Number.isSafeInteger(size)
+    ? Effect.succeed(size)
+    : Effect.fail(new ValueError({ message: `--max-body must be a size such as 16M or 1048576, got ${text}` }))
+}
+
+/** A failure of `serve` the command has already printed: the runtime must not log it again. */
+class ServeFailed extends Error {
+  override readonly [Runtime.errorReported] = false
+}
+
+const usage = [
+  "Serve the fleet v1 HTTP API (discovery, units, unit states, machines) exactly as fleetd answers it, over an",
+  "in-memory fleet with simulated agents. Listens on http://HOST:PORT (default http://127.0.0.1:49153) and/or",
+  "unix://PATH (--socket), printing `listening on http://HOST:PORT` and `listening on unix://PATH` once ready.",
+  "Stops on SIGINT or SIGTERM, removing its socket."
+].join("\n  ")
+
 const serve = Command.make(
   "serve",
-  { port, host, socket, tokenLimit, seed, agents },
-  Effect.fn("effect-fleet.serve")(function* (flags) {
-    const socketPath = Option.getOrUndefined(flags.socket)
-    const tcpPort = Option.getOrElse(flags.port, () => (socketPath === undefined ? 49153 : undefined))
-    const server = yield* FleetServer.make({
-      port: tcpPort,
-      host: flags.host,
-      socketPath,
-      tokenLimit: flags.tokenLimit,
-      agents: flags.agents,
-      seedFile: Option.getOrUndefined(flags.seed)
+  { port, host, socket, tokenLimit, seed, agents, maxBody },
+  Effect.fn("effect-fleet.serve")(
+    function* (flags) {
+      const socketPath = Option.getOrUndefined(flags.socket)
+      const tcpPort = Option.getOrElse(flags.port, () => (socketPath === undefined ? 49153 : undefined))
+      const server = yield* FleetServer.make({
+        port: tcpPort,
+        host: flags.host,
+        socketPath,
+        tokenLimit: flags.tokenLimit,
+        agents: flags.agents,
+        seedFile: Option.getOrUndefined(flags.seed),
+        maxBodyBytes: yield* parseSize(flags.maxBody)
+      })
+      if (server.port !== undefined) yield* Console.log(`listening on ${server.url}`)
+      if (server.socketPath !== undefined) yield* Console.log(`listening on unix://${server.socketPath}`)
+      return yield* Effect.never
+    },
+    Effect.scoped,
+    // A bad flag, seed file or address is the user's to fix: one line on stderr, no stack trace, exit 1.
+    Effect.catchTags({
+      ValueError: (error) => reportFailure(error.message),
+      FleetServerError: (error) => reportFailure(error.message)
     })
-    if (server.port !== undefined) yield* Console.log(`listening on ${server.url}`)
-    if (server.socketPath !== undefined) yield* Console.log(`listening on unix://${server.socketPath}`)
-    return yield* Effect.never
-  }, Effect.scoped)
-).pipe(Command.withDescription("Serve a local fleet v1 API over an in-memory fleet"))
+  )
+).pipe(Command.withDescription(usage))
+
+const reportFailure = (message: string) =>
+  Console.error(`effect-fleet serve: ${message.replace(/\s*\n\s*/g, " ")}`).pipe(
+    Effect.andThen(Effect.fail(new ServeFailed(message)))
+  )
 
 const cli = Command.make("effect-fleet").pipe(
   Command.withDescription("Tools for the CoreOS fleet v1 API"),

@@ -6,11 +6,15 @@
 import * as http from "node:http"
 import * as net from "node:net"
 import { Readable } from "node:stream"
-import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { describe, expect, it, vi } from "@effect/vitest"
+import { Effect, Logger, Stream } from "effect"
+import * as Fleet from "../src/Fleet.ts"
 import * as FleetServer from "../src/FleetServer.ts"
+import * as FleetTest from "../src/FleetTest.ts"
 import { LocalFleet } from "../src/internal/server/localFleet.ts"
 import { createServer, defaultMaxBodyBytes } from "../src/internal/server/socketDoor.ts"
+import * as Unit from "../src/Unit.ts"
+import { eventually } from "./support/localFleet.ts"
 import { fetchRaw, json } from "./support/rawHttp.ts"
 
 const MiB = 1024 * 1024
@@ -69,6 +73,22 @@ const headOnly = (port: number, head: string): Promise<string> =>
     socket.on("error", reject)
   })
 
+/** Listens on a free loopback port for the scope; the port. */
+const listening = (server: http.Server) =>
+  Effect.acquireRelease(
+    Effect.promise(
+      () =>
+        new Promise<number>((done) =>
+          server.listen(0, "127.0.0.1", () => done((server.address() as net.AddressInfo).port))
+        )
+    ),
+    () =>
+      Effect.promise(() => {
+        server.closeAllConnections()
+        return new Promise<void>((done) => server.close(() => done()))
+      })
+  )
+
 const getUnits = (port: number) => fetchRaw({ _tag: "Tcp", port }, { path: "/fleet/v1/units" })
 
 describe("FleetServer request limits", () => {
@@ -102,15 +122,7 @@ describe("FleetServer request limits", () => {
           const server = createServer(fleet, { maxBodyBytes: MiB, onDefect: () => {} })
           const sockets: Array<net.Socket> = []
           server.on("connection", (socket: net.Socket) => sockets.push(socket))
-          yield* Effect.acquireRelease(
-            Effect.promise(() => new Promise<void>((done) => server.listen(0, "127.0.0.1", () => done()))),
-            () =>
-              Effect.promise(() => {
-                server.closeAllConnections()
-                return new Promise<void>((done) => server.close(() => done()))
-              })
-          )
-          const port = (server.address() as net.AddressInfo).port
+          const port = yield* listening(server)
           const read = () => sockets.reduce((sum, socket) => sum + socket.bytesRead, 0)
           const declared = yield* Effect.promise(() => streamedPut(port, 64 * MiB, false))
           expect([declared.status, declared.body]).toEqual([413, tooLarge])
@@ -183,15 +195,7 @@ describe("FleetServer handler failures", () => {
           maxBodyBytes: MiB,
           onDefect: (cause, request) => defects.push({ cause, url: request.url })
         })
-        yield* Effect.acquireRelease(
-          Effect.promise(() => new Promise<void>((done) => server.listen(0, "127.0.0.1", () => done()))),
-          () =>
-            Effect.promise(() => {
-              server.closeAllConnections()
-              return new Promise<void>((done) => server.close(() => done()))
-            })
-        )
-        const port = (server.address() as net.AddressInfo).port
+        const port = yield* listening(server)
         const boom = new Error("storage broke")
         fleet.storage.listUnits = () => {
           throw boom
@@ -206,6 +210,63 @@ describe("FleetServer handler failures", () => {
         const machines = yield* Effect.promise(() => fetchRaw({ _tag: "Tcp", port }, { path: "/fleet/v1/machines" }))
         expect([machines.status, machines.body]).toEqual([200, "{}"])
       })
+    )
+  )
+})
+
+describe("handler failures behind either door", () => {
+  const boom = new Error("currentState broke")
+  const units = [
+    new Unit.Unit({
+      name: "a.service",
+      options: [new Unit.UnitOption({ section: "Service", name: "ExecStart", value: "/bin/true" })]
+    })
+  ]
+
+  /** Makes every derivation of `currentState` throw while `body` runs, and captures what is logged. */
+  const withBrokenFleet = <A, E>(body: (logged: Array<unknown>) => Effect.Effect<A, E>) => {
+    const logged: Array<unknown> = []
+    const capture = Logger.layer([Logger.make((options) => void logged.push(options.message))])
+    return Effect.acquireUseRelease(
+      Effect.sync(() =>
+        vi.spyOn(LocalFleet.prototype, "currentState").mockImplementation(() => {
+          throw boom
+        })
+      ),
+      () => body(logged),
+      (spy) => Effect.sync(() => spy.mockRestore())
+    ).pipe(Effect.provide(capture))
+  }
+
+  it.live("FleetServer answers 500 in fleet's shape, logs the defect where the program logs, and serves on", () =>
+    withBrokenFleet((logged) =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const server = yield* FleetServer.make({ port: 0, seed: { units } })
+          const failed = yield* Effect.promise(() => getUnits(server.port!))
+          expect([failed.status, failed.body]).toEqual([500, '{"error":{"code":500,"message":""}}'])
+          yield* eventually(
+            Effect.sync(() => logged.length > 0),
+            "the defect to be logged"
+          )
+          expect(logged).toEqual([["FleetServer: GET /fleet/v1/units failed", boom]])
+          const machines = yield* Effect.promise(() =>
+            fetchRaw({ _tag: "Tcp", port: server.port! }, { path: "/fleet/v1/machines" })
+          )
+          expect(machines.status).toBe(200)
+        })
+      )
+    )
+  )
+
+  it.live("FleetTest answers the same 500 as an APIError, logged, not a defect of the program", () =>
+    withBrokenFleet((logged) =>
+      Effect.gen(function* () {
+        const error = yield* Effect.flip(Fleet.listUnits().pipe(Stream.runCollect))
+        expect(error).toMatchObject({ _tag: "APIError", code: 500 })
+        expect(logged).toEqual([["FleetTest: GET /fleet/v1/units failed", boom]])
+        expect(yield* Fleet.listMachines().pipe(Stream.runCollect)).toHaveLength(0)
+      }).pipe(Effect.provide(FleetTest.layer({ seed: { units } })))
     )
   )
 })

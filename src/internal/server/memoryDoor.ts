@@ -14,7 +14,7 @@ import * as HttpClientResponse from "effect/http/HttpClientResponse"
 import * as App from "./app.ts"
 import type { Cut } from "./faults.ts"
 import type { LocalFleet } from "./localFleet.ts"
-import type { WireResponse } from "./wire.ts"
+import { error, type WireResponse } from "./wire.ts"
 
 const decoder = new TextDecoder()
 
@@ -68,11 +68,22 @@ export const httpClient = (fleet: LocalFleet): HttpClient.HttpClient =>
       const path = url.pathname + url.search
       const plan = App.admit(fleet, request.method, path)
       const wire = () => ({ method: request.method, url: path, headers: headersOf(request), body: bodyOf(request) })
+      // As behind the socket door: a failure inside the fleet is fleet's 500, logged, never a defect of the caller.
+      const guarded = (answer: () => HttpClientResponse.HttpClientResponse) => {
+        try {
+          return Effect.succeed(answer())
+        } catch (cause) {
+          return Effect.as(
+            Effect.logError(`FleetTest: ${request.method} ${path} failed`, cause),
+            toResponse(request, error(request, 500))
+          )
+        }
+      }
       switch (plan._tag) {
         case "Respond":
-          return Effect.succeed(toResponse(request, plan.answer(wire())))
+          return guarded(() => toResponse(request, plan.answer(wire())))
         case "Truncate":
-          return Effect.succeed(toCutResponse(request, plan.answer(wire())))
+          return guarded(() => toCutResponse(request, plan.answer(wire())))
         case "Reset":
           return Effect.fail(
             new HttpClientError({
