@@ -21,6 +21,7 @@ import type * as Scope from "effect/Scope"
 import * as FleetControl from "./FleetControl.ts"
 import { ValueError } from "./FleetError.ts"
 import { makeLocal } from "./internal/server/control.ts"
+import * as ControlHttp from "./internal/server/controlHttp.ts"
 import type { LocalFleet } from "./internal/server/localFleet.ts"
 import { createServer, type DoorOptions, defaultMaxBodyBytes } from "./internal/server/socketDoor.ts"
 
@@ -52,6 +53,15 @@ export interface Options {
   readonly tokenLimit?: number | undefined
   /** Simulated agents (default) or none. */
   readonly agents?: FleetControl.Agents | undefined
+  /** Machines to start with, before the seed (default none; `effect-fleet serve` starts with 3; since 0.2.0). */
+  readonly machines?: number | undefined
+  /** The simulated cluster's timing (fleet's defaults), on Effect's `Clock` (since 0.2.0). */
+  readonly timing?: FleetControl.Timing | undefined
+  /**
+   * Also serve the control surface over HTTP on this TCP port of `host` (`0` picks a free one), for
+   * `FleetControl.layerRemote` or any other process (since 0.2.0).
+   */
+  readonly controlPort?: number | undefined
   /** Initial content. */
   readonly seed?: FleetControl.Seed | undefined
   /**
@@ -80,6 +90,8 @@ export interface FleetServerService {
   readonly socketPath: string | undefined
   /** Seed, reset, inject faults, observe. */
   readonly control: FleetControl.FleetControlService
+  /** Where the control surface is served (`http://HOST:PORT`), when `controlPort` was given (since 0.2.0). */
+  readonly controlUrl?: string | undefined
 }
 
 /**
@@ -188,8 +200,13 @@ export const make = (
     if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 0) {
       return yield* new ValueError({ message: `maxBodyBytes must be a whole number of bytes, got ${maxBodyBytes}` })
     }
-    if (options.port !== undefined && !(Number.isInteger(options.port) && options.port >= 0 && options.port <= 65535)) {
-      return yield* new ValueError({ message: `port must be a whole number from 0 to 65535, got ${options.port}` })
+    for (const [name, value] of [
+      ["port", options.port],
+      ["controlPort", options.controlPort]
+    ] as const) {
+      if (value !== undefined && !(Number.isInteger(value) && value >= 0 && value <= 65535)) {
+        return yield* new ValueError({ message: `${name} must be a whole number from 0 to 65535, got ${value}` })
+      }
     }
     const { control, fleet } = yield* makeLocal(options)
     const context = yield* Effect.context<never>()
@@ -216,7 +233,20 @@ export const make = (
     if (options.socketPath !== undefined) {
       yield* serve(fleet, door, { path: options.socketPath }, `unix://${options.socketPath}`, options.socketPath)
     }
+    let controlUrl: string | undefined
+    if (options.controlPort !== undefined) {
+      const where = `http://${formatHost(host)}:${options.controlPort}`
+      const server = yield* Effect.acquireRelease(
+        Effect.suspend(() =>
+          listen(ControlHttp.createServer(control, maxBodyBytes), { port: options.controlPort, host }, where)
+        ),
+        close
+      )
+      const address = server.address()
+      controlUrl = `http://${formatHost(host)}:${typeof address === "object" && address !== null ? address.port : 0}`
+    }
     return {
+      controlUrl,
       url: tcp ? `http://${formatHost(host)}:${port}` : `unix://${options.socketPath}`,
       port,
       host: tcp ? host : undefined,

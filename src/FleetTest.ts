@@ -49,6 +49,13 @@ export interface FleetOptions {
   readonly tokenLimit?: number | undefined
   /** Simulated agents (default: on) schedule launched and loaded units onto the seeded machines. */
   readonly agents?: FleetControl.Agents | undefined
+  /** Machines to start with, before the seed (default none; since 0.2.0). */
+  readonly machines?: number | undefined
+  /**
+   * The simulated cluster's timing (fleet's defaults). Its time is Effect's `Clock`: under `TestClock`, a machine
+   * that goes down leaves when the test adjusts the clock past the machine TTL (since 0.2.0).
+   */
+  readonly timing?: FleetControl.Timing | undefined
 }
 
 /**

@@ -82,9 +82,9 @@ const operations = (it: { readonly effect: Vitest.Tester<Fleet.Fleet | FleetCont
       expect(created.currentState).toBe("launched")
       expect(machines.map((m) => m.id)).toContain(created.machineID)
       const log = yield* requestsSince(before)
-      expect(log).toEqual([
-        { method: "PUT", url: "/fleet/v1/units/web%401.service" },
-        { method: "GET", url: "/fleet/v1/units/web%401.service" }
+      expect(log.map(({ method, status, url }) => ({ method, url, status }))).toEqual([
+        { method: "PUT", url: "/fleet/v1/units/web%401.service", status: 201 },
+        { method: "GET", url: "/fleet/v1/units/web%401.service", status: 200 }
       ])
     })
   )
@@ -413,7 +413,7 @@ describe("over the in-memory test layer", () => {
       const response = yield* httpClient.get("http://anywhere.test/fleet/v1/units")
       const body = (yield* response.json) as { readonly nextPageToken?: string; readonly units: ReadonlyArray<unknown> }
       expect([response.status, body.units.length, body.nextPageToken]).toEqual([200, 2, "AgACAA=="])
-      expect(yield* control.requests).toEqual([{ method: "GET", url: "/fleet/v1/units" }])
+      expect(yield* control.requests).toMatchObject([{ method: "GET", url: "/fleet/v1/units", status: 200 }])
       expect(
         yield* Effect.flip(FleetTest.makeHttpClient({ seed: { units: [new Unit.Unit({ options: [] })] } }))
       ).toMatchObject({

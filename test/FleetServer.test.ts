@@ -869,11 +869,15 @@ layer(FleetServer.layer({ port: 0, agents: "off" }))("FleetServer faults and obs
       yield* c.failNext(1, FleetControl.Fault.Reset)
       yield* sendTcp({ method: "DELETE", path: "/fleet/v1/units/a.service" })
       yield* put("a.service", { options: service })
-      expect(yield* c.requests).toEqual([
-        { method: "GET", url: "/fleet/v1/units?nextPageToken=x" },
-        { method: "DELETE", url: "/fleet/v1/units/a.service" },
-        { method: "PUT", url: "/fleet/v1/units/a.service" }
+      const log = yield* c.requests
+      expect(log.map(({ fault, method, status, url }) => ({ method, url, status, fault }))).toEqual([
+        { method: "GET", url: "/fleet/v1/units?nextPageToken=x", status: 400, fault: undefined },
+        { method: "DELETE", url: "/fleet/v1/units/a.service", status: undefined, fault: "Reset" },
+        { method: "PUT", url: "/fleet/v1/units/a.service", status: 201, fault: undefined }
       ])
+      for (const entry of log) expect(entry.receivedAt).toBeGreaterThan(0)
+      expect(log[0]!.durationMillis).toBeGreaterThanOrEqual(0)
+      expect(log[1]!.durationMillis).toBeUndefined()
       expect(yield* c.requestCount).toBe(3)
       yield* c.reset
       expect(yield* c.requestCount).toBe(0)

@@ -41,6 +41,19 @@ const agents = Flag.Literals("agents", ["simulated", "off"]).pipe(
   Flag.withDefault("simulated")
 )
 
+const machines = Flag.Int("machines").pipe(
+  Flag.withDescription("Machines to start with (default 3 without --seed, none with it; the seed's come after)"),
+  Flag.optional
+)
+
+const controlPort = Flag.Int("control-port").pipe(
+  Flag.withDescription(
+    "Serve the control surface (seed, reset, snapshot, machines down/up, unit failures, faults," +
+      " etcd unavailable, request log) over HTTP on this port of --host (0 picks a free one)"
+  ),
+  Flag.optional
+)
+
 const maxBody = Flag.String("max-body").pipe(
   Flag.withDescription("Largest request body accepted, in bytes or with K, M, G (KiB, MiB, GiB); larger ones get 413"),
   Flag.withDefault("16M")
@@ -65,7 +78,10 @@ class ServeFailed extends Error {
 const usage = [
   "Serve the fleet v1 HTTP API (discovery, units, unit states, machines) exactly as fleetd answers it, over an",
   "in-memory fleet with simulated agents. Listens on http://HOST:PORT (default http://127.0.0.1:49153) and/or",
-  "unix://PATH (--socket), printing `listening on http://HOST:PORT` and `listening on unix://PATH` once ready.",
+  "unix://PATH (--socket), printing `listening on http://HOST:PORT` and `listening on unix://PATH` once ready,",
+  "after a line saying how many machines the fleet has and whether agents run. Without --seed it starts with three",
+  "machines (--machines N). --control-port serves the control surface (FleetControl.layerRemote talks to it) and",
+  "prints `control on http://HOST:PORT`.",
   "Stops on SIGINT or SIGTERM, removing its socket."
 ].join("\n  ")
 
@@ -77,22 +93,29 @@ const usage = [
  */
 export const serve = Command.make(
   "serve",
-  { port, host, socket, tokenLimit, seed, agents, maxBody },
+  { port, host, socket, tokenLimit, seed, agents, machines, controlPort, maxBody },
   Effect.fn("effect-fleet.serve")(
     function* (flags) {
       // Loaded only when this command runs: the other commands never pay for the server.
       const FleetServer = yield* Effect.promise(() => import("../FleetServer.ts"))
       const socketPath = Option.getOrUndefined(flags.socket)
       const tcpPort = Option.getOrElse(flags.port, () => (socketPath === undefined ? 49153 : undefined))
+      const seedFile = Option.getOrUndefined(flags.seed)
       const server = yield* FleetServer.make({
+        machines: Option.getOrElse(flags.machines, () => (seedFile === undefined ? 3 : 0)),
+        controlPort: Option.getOrUndefined(flags.controlPort),
         port: tcpPort,
         host: flags.host,
         socketPath,
         tokenLimit: flags.tokenLimit,
         agents: flags.agents,
-        seedFile: Option.getOrUndefined(flags.seed),
+        seedFile,
         maxBodyBytes: yield* parseSize(flags.maxBody)
       })
+      const count = (yield* server.control.snapshot).machines.length
+      const agentsLine = flags.agents === "simulated" ? "agents simulated" : "agents off (nothing is scheduled)"
+      yield* Console.log(`local fleet: ${count} machine${count === 1 ? "" : "s"}, ${agentsLine}`)
+      if (server.controlUrl !== undefined) yield* Console.log(`control on ${server.controlUrl}`)
       if (server.port !== undefined) yield* Console.log(`listening on ${server.url}`)
       if (server.socketPath !== undefined) yield* Console.log(`listening on unix://${server.socketPath}`)
       return yield* Effect.never

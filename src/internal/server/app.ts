@@ -199,5 +199,8 @@ export const handle = (fleet: LocalFleet, request: WireRequest): WireResponse =>
  * @since 0.2.0
  * @internal
  */
-export const admit = (fleet: LocalFleet, method: string, url: string): Plan =>
-  plan(fleet.faults.admit(method, url), (request) => handle(fleet, request))
+export const admit = (fleet: LocalFleet, method: string, url: string): Plan => {
+  fleet.advance()
+  const admission = fleet.faults.admit(method, url)
+  return plan(admission.fault, (request) => handle(fleet, request), admission.answered)
+}

@@ -10,6 +10,17 @@ import type { Fault, RequestRecord } from "../../FleetControl.ts"
 import { invalidJson, jsonType, raw, serverHeader, unavailable, type WireRequest, type WireResponse } from "./wire.ts"
 
 /**
+ * A request let in: the fault it must act out, and how to log its answer.
+ *
+ * @since 0.2.0
+ * @internal
+ */
+export interface Admission {
+  readonly fault: Fault | undefined
+  readonly answered: (status: number) => void
+}
+
+/**
  * The fault queue and the request log.
  *
  * @since 0.2.0
@@ -24,10 +35,26 @@ export class Faults {
     for (let i = 0; i < count; i++) this.queue.push(fault)
   }
 
-  /** Logs a request and takes the fault it must act out, if any: what a door does first with every request. */
-  admit(method: string, url: string): Fault | undefined {
-    this.log.push({ method, url })
-    return this.queue.shift()
+  /**
+   * Logs a request and takes the fault it must act out, if any: what a door does first with every request.
+   * `answered` completes the log entry with the status sent and the time it took.
+   */
+  admit(method: string, url: string): Admission {
+    const receivedAt = Date.now()
+    const started = performance.now()
+    const fault = this.queue.shift()
+    const index = this.log.length
+    const entry: RequestRecord = { method, url, receivedAt, ...(fault === undefined ? {} : { fault: fault._tag }) }
+    this.log.push(entry)
+    const log = this.log
+    return {
+      fault,
+      answered: (status) => {
+        // a reset between admission and answer emptied the log; the entry is gone with it
+        if (log[index] !== entry) return
+        log[index] = { ...entry, status, durationMillis: performance.now() - started }
+      }
+    }
   }
 
   /** Every request seen, oldest first. */
@@ -98,17 +125,36 @@ const cut = (response: WireResponse): Cut => {
  * @since 0.2.0
  * @internal
  */
-export const plan = (fault: Fault | undefined, handle: (request: WireRequest) => WireResponse): Plan => {
-  if (fault === undefined) return { _tag: "Respond", answer: handle }
+export const plan = (
+  fault: Fault | undefined,
+  handle: (request: WireRequest) => WireResponse,
+  answered: (status: number) => void = () => {}
+): Plan => {
+  const respond = (answer: (request: WireRequest) => WireResponse): Plan => ({
+    _tag: "Respond",
+    answer: (request) => {
+      const response = answer(request)
+      answered(response.status)
+      return response
+    }
+  })
+  if (fault === undefined) return respond(handle)
   switch (fault._tag) {
     case "Unavailable":
-      return { _tag: "Respond", answer: unavailable }
+      return respond(unavailable)
     case "Status":
-      return { _tag: "Respond", answer: (request) => raw(request, fault.status, fault.body, fault.contentType) }
+      return respond((request) => raw(request, fault.status, fault.body, fault.contentType))
     case "InvalidJson":
-      return { _tag: "Respond", answer: invalidJson }
+      return respond(invalidJson)
     case "Truncate":
-      return { _tag: "Truncate", answer: (request) => cut(handle(request)) }
+      return {
+        _tag: "Truncate",
+        answer: (request) => {
+          const sent = cut(handle(request))
+          answered(sent.status)
+          return sent
+        }
+      }
     case "Reset":
     case "Stall":
       return fault

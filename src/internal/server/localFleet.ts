@@ -52,6 +52,10 @@ export interface SeedData {
 export interface LocalFleetOptions {
   readonly tokenLimit?: number | undefined
   readonly agents?: AgentMode | undefined
+  /** The simulated cluster's timing (fleet's defaults). */
+  readonly timing?: Agents.Timing | undefined
+  /** The fleet's clock, in milliseconds (default `Date.now`). */
+  readonly clock?: (() => number) | undefined
 }
 
 const metadataPath = /^\/([^/]+)\/metadata\/([A-Za-z0-9_.-]+)$/
@@ -73,17 +77,31 @@ export class LocalFleet {
   readonly storage = new Storage()
   readonly agents: Agents.Agents
   readonly faults = new Faults()
+  /** The fleet's clock, in milliseconds. */
+  readonly clock: () => number
   /** While set, every request answers fleet's 503. */
   etcdUnavailable = false
 
   constructor(options: LocalFleetOptions = {}) {
     this.tokenLimit = options.tokenLimit ?? PageToken.defaultTokenLimit
-    this.agents = Agents.simulated(this.storage, options.agents ?? "simulated")
+    this.clock = options.clock ?? Date.now
+    this.agents = Agents.simulated(
+      this.storage,
+      options.agents ?? "simulated",
+      options.timing ?? Agents.defaultTiming,
+      this.clock()
+    )
+  }
+
+  /** Lets the simulated cluster catch up to the clock: what every request and control operation does first. */
+  advance(): void {
+    this.agents.advance(this.clock())
   }
 
   /** Empties the fleet, the fault queue and the request log, and leaves the etcd-unavailable mode. */
   reset(): void {
     this.storage.clear()
+    this.agents.reset()
     this.faults.clear()
     this.etcdUnavailable = false
   }
@@ -124,7 +142,7 @@ export class LocalFleet {
       })
     }
     for (const unit of units) this.storage.putUnit(unit)
-    this.agents.reconcile()
+    this.agents.reconcile(units.map((unit) => unit.name))
     return Result.succeed(undefined)
   }
 
@@ -227,6 +245,7 @@ export class LocalFleet {
       if (!metadataPath.test(op.path)) return fail(400, "machine metadata path invalid")
       if (op.op !== "remove" && op.value === "") return fail(400, "invalid value: add and replace require a value")
     }
+    let changed = false
     for (const op of ops) {
       const [, id, key] = metadataPath.exec(op.path)!
       const machine = this.storage.getMachine(id!)
@@ -235,7 +254,9 @@ export class LocalFleet {
       if (op.op === "remove") delete metadata[key!]
       else metadata[key!] = op.value
       this.storage.putMachine({ ...machine, metadata })
+      changed = true
     }
+    if (changed) this.agents.machinesChanged()
     return { status: 204 }
   }
 

@@ -186,6 +186,11 @@ export class Storage {
     this.machines.set(machine.id, machine)
   }
 
+  /** Removes a machine (its presence expired); `false` when there was none. */
+  deleteMachine(id: string): boolean {
+    return this.machines.delete(id)
+  }
+
   /** Machines by ID (byte-wise). */
   listMachines(): ReadonlyArray<MachineRecord> {
     return Array.from(this.machines.values()).sort((a, b) => compareBytes(a.id, b.id))
