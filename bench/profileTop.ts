@@ -37,12 +37,14 @@ for (const node of profile.nodes) for (const child of node.children ?? []) paren
 
 /** Microseconds of samples that landed in each node. */
 const selfTime = new Map<number, number>()
-let total = 0
 for (let i = 0; i < profile.samples.length; i++) {
   const delta = profile.timeDeltas[i] ?? 0
-  total += delta
   selfTime.set(profile.samples[i]!, (selfTime.get(profile.samples[i]!) ?? 0) + delta)
 }
+const isIdle = (node: ProfileNode) => node.callFrame.functionName === "(idle)"
+// Percentages are of the busy time: idle samples are waits for the server.
+let total = 0
+for (const [id, micros] of selfTime) if (!isIdle(byId.get(id)!)) total += micros
 
 const shortUrl = (url: string): string =>
   url
@@ -52,21 +54,40 @@ const shortUrl = (url: string): string =>
 const frameKey = (node: ProfileNode): string =>
   `${node.callFrame.functionName || "(anonymous)"} ${shortUrl(node.callFrame.url)}:${node.callFrame.lineNumber + 1}`
 const fileKey = (node: ProfileNode): string => shortUrl(node.callFrame.url) || `(${node.callFrame.functionName})`
+const isOwn = (url: string): boolean =>
+  url.startsWith("file://") && /\/(src|dist)\//.test(url) && !url.includes("node_modules")
+/** The package (or node's internals, or effect-fleet itself) a frame belongs to. */
+const packageKey = (node: ProfileNode): string => {
+  const url = node.callFrame.url
+  const inModules = /node_modules\/((?:@[^/]+\/)?[^/]+)\/(?:dist\/)?([^/]+)?/.exec(url)
+  if (inModules !== null) {
+    // effect's own modules are told apart (core runtime, http, Schema, ...).
+    return inModules[1] === "effect" || inModules[1] === "@effect/platform-node"
+      ? `${inModules[1]}/${inModules[2]}`
+      : inModules[1]!
+  }
+  if (isOwn(url)) return "effect-fleet"
+  if (url.startsWith("node:")) return "node internals"
+  return `(${node.callFrame.functionName || "native"})`
+}
 
 const add = (map: Map<string, number>, key: string, value: number) => map.set(key, (map.get(key) ?? 0) + value)
 
 const selfByFrame = new Map<string, number>()
 const selfByFile = new Map<string, number>()
+const selfByPackage = new Map<string, number>()
 /** Inclusive time of frames in effect-fleet's files (src/ or dist/), counted once per sample however deep. */
 const inclusiveOwn = new Map<string, number>()
 for (const [id, micros] of selfTime) {
   const node = byId.get(id)!
+  if (isIdle(node)) continue
   add(selfByFrame, frameKey(node), micros)
   add(selfByFile, fileKey(node), micros)
+  add(selfByPackage, packageKey(node), micros)
   const seen = new Set<string>()
   for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
     const frame = byId.get(at)!
-    if (!/\/(src|dist)\//.test(frame.callFrame.url) || /node_modules/.test(frame.callFrame.url)) continue
+    if (!isOwn(frame.callFrame.url)) continue
     const key = frameKey(frame)
     if (seen.has(key)) continue
     seen.add(key)
@@ -83,7 +104,23 @@ const print = (title: string, map: Map<string, number>) => {
   }
 }
 
-process.stdout.write(`${file}: ${(total / 1000).toFixed(0)} ms sampled\n`)
+process.stdout.write(`${file}: ${(total / 1000).toFixed(0)} ms busy (idle left out)\n`)
+print("self time by package", selfByPackage)
 print("self time by function", selfByFrame)
 print("self time by file", selfByFile)
 print("inclusive time of effect-fleet's own functions", inclusiveOwn)
+
+// Who calls the costliest functions (two frames up), so that a native or library cost can be traced to a caller.
+const top = [...selfByFrame].sort((a, b) => b[1] - a[1]).slice(0, 5)
+for (const [key] of top) {
+  const callers = new Map<string, number>()
+  for (const [id, micros] of selfTime) {
+    const node = byId.get(id)!
+    if (frameKey(node) !== key) continue
+    const up1 = parent.get(id)
+    const up2 = up1 === undefined ? undefined : parent.get(up1)
+    const chain = [up1, up2].flatMap((at) => (at === undefined ? [] : [frameKey(byId.get(at)!)])).join(" <- ")
+    add(callers, chain, micros)
+  }
+  print(`callers of ${key}`, new Map([...callers].slice(0, 5)))
+}
