@@ -7,7 +7,8 @@
 # Needs: ../shared/perf and ../shared/tools/fleet-ref/bin (PERF_SHARED overrides ../shared); python-fleet 0.1.3
 # exported to $PERF_PYFLEET_SRC (default $PERF_WORK/python-fleet, see bench/README.md), run with Debian's python3 and
 # python3-googleapi, python3-httplib2, python3-paramiko (installed here with apt-get when missing). Without either,
-# python-fleet is left out with a warning and the others still run.
+# python-fleet is left out with a warning and the others still run. After the harness's summary, issue 11's targets
+# are printed from the same run (bench/peerTargets.ts; also written to OUTDIR/targets.md).
 set -euo pipefail
 
 PROJECT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -43,4 +44,10 @@ fi
 
 log "building dist/ (npm run build)"
 (cd "$PROJECT" && npm run --silent build)
-exec bash "$HARNESS" "$@"
+
+# The output folder is chosen here (unless -o is given) so that issue 11's targets can be read from it afterwards.
+out=${PERF_OUT:-$PERF_WORK/results/$(date +%Y%m%d-%H%M%S)}
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do [[ ${args[i]} == -o ]] && out=${args[i + 1]:-$out}; done
+PERF_OUT=$out bash "$HARNESS" "$@"
+"$PROJECT"/node_modules/.bin/node "$PROJECT/bench/peerTargets.ts" "$out" | tee "$out/targets.md"
