@@ -91,12 +91,5 @@ export const layerUnix = (socketPath: string, options?: PoolOptions): Layer.Laye
  * @since 0.1.0
  * @category layers
  */
-export const layer = (
-  endpoint: Endpoint,
-  options: TlsOptions & PoolOptions = {}
-): Layer.Layer<HttpClient.HttpClient> =>
-  endpoint._tag === "Unix"
-    ? layerUnix(endpoint.socketPath, options)
-    : endpoint.secure
-      ? layerHttps(options)
-      : layerTcp(options)
+export const layer = (endpoint: Endpoint, options: TlsOptions & PoolOptions = {}): Layer.Layer<HttpClient.HttpClient> =>
+  NodeHttpClient.layerUndiciOptions(Tls.agentOptions(endpoint, options))
