@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import type { Layer } from "effect"
+import type * as Layer from "effect/Layer"
 import type { HttpClient } from "effect/http"
 import type { Endpoint } from "./Endpoint.ts"
 import * as Tls from "./internal/client/tls.ts"

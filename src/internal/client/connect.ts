@@ -119,11 +119,16 @@ export const transport = (endpoint: Endpoint.Endpoint, options: LayerOptions): L
       })
     )
   }
+  // undici alone: platform-node's HTTP client module would cost as much again to load, for nothing used here
   return Layer.effect(
     Transport,
     Effect.gen(function* () {
-      const NodeHttpClient = yield* Effect.promise(() => import("@effect/platform-node/NodeHttpClient"))
-      return onDispatcher(yield* NodeHttpClient.makeDispatcherOptions(agentOptions(endpoint, options)))
+      const Undici = yield* Effect.promise(() => import("@effect/platform-node/Undici"))
+      const agent = yield* Effect.acquireRelease(
+        Effect.sync(() => new Undici.Agent(agentOptions(endpoint, options))),
+        (agent) => Effect.promise(() => agent.destroy())
+      )
+      return onDispatcher(agent)
     })
   )
 }

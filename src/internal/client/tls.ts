@@ -4,7 +4,8 @@
  */
 import * as net from "node:net"
 import type * as tls from "node:tls"
-import { Duration, Redacted } from "effect"
+import * as Duration from "effect/Duration"
+import * as Redacted from "effect/Redacted"
 import type { Endpoint } from "../../Endpoint.ts"
 
 /**
