@@ -1,8 +1,9 @@
 /**
  * The transports under the fleet client: Layers producing Effect's `HttpClient` for plain TCP, HTTPS (with TLS
  * verification on by default) and unix sockets, each with a pooled, keep-alive connection pool that is closed
- * when the layer's scope closes. `Fleet` is built over whatever `HttpClient` it is given, so these can be
- * composed with your own middleware or replaced by your own client.
+ * when the layer's scope closes. `Fleet.layerHttpClient` builds the client over whatever `HttpClient` it is given,
+ * so these can be composed with your own middleware or replaced by your own client. (`Fleet.layer` takes the same
+ * settings but sends on undici's connection pool directly, without an `HttpClient` in between.)
  *
  * @since 0.1.0
  */
