@@ -29,6 +29,8 @@ const optionalString = (from: Json, key: string, to: Record<string, unknown>): b
   return true
 }
 
+const optionPrototype = UnitOption.prototype
+
 const unitOption = (u: unknown): UnitOption | undefined => {
   if (!isObject(u)) return undefined
   const { name, section, value } = u
@@ -36,7 +38,12 @@ const unitOption = (u: unknown): UnitOption | undefined => {
   if (section !== undefined ? typeof section !== "string" : "section" in u) return undefined
   if (name !== undefined ? typeof name !== "string" : "name" in u) return undefined
   if (value !== undefined ? typeof value !== "string" : "value" in u) return undefined
-  return instance(UnitOption.prototype, { section: section ?? "", name: name ?? "", value: value ?? "" })
+  // set one by one, always in this order, so that every option shares one hidden class
+  const option = Object.create(optionPrototype)
+  option.section = section ?? ""
+  option.name = name ?? ""
+  option.value = value ?? ""
+  return option
 }
 
 export const unit = (u: unknown): Unit | undefined => {
