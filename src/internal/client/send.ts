@@ -14,7 +14,7 @@ import type { TransportErrorReason } from "../../FleetError.ts"
 import { withDeadline } from "./deadline.ts"
 import { classify } from "./transport.ts"
 
-export type Method = "GET" | "PUT" | "DELETE"
+export type Method = "GET" | "PUT" | "DELETE" | "PATCH"
 
 /** A request as the pipeline hands it to a transport: origin, path with query, and the JSON body of a PUT. */
 export interface Outgoing {
