@@ -37,6 +37,7 @@ import * as Connect from "./internal/client/connect.ts"
 import * as Operations from "./internal/client/operations.ts"
 import { hasCredentials, redactUrl } from "./internal/client/redact.ts"
 import * as Request from "./internal/client/request.ts"
+import * as Send from "./internal/client/send.ts"
 import * as internalConfig from "./internal/client/config.ts"
 import * as internalRetry from "./internal/client/retry.ts"
 import type * as Service from "./internal/client/service.ts"
@@ -108,7 +109,7 @@ interface Settings extends Request.PipelineOptions {
 }
 
 const settingsOf = (options: ClientOptions & { readonly baseUrl: string }): Effect.Effect<Settings, ValueError> => {
-  const maxResponseBytes = options.maxResponseBytes ?? Request.defaultMaxResponseBytes
+  const maxResponseBytes = options.maxResponseBytes ?? Send.defaultMaxResponseBytes
   if (!Number.isSafeInteger(maxResponseBytes) || maxResponseBytes <= 0) {
     return Effect.fail(
       new ValueError({ message: `maxResponseBytes must be a positive whole number of bytes, not ${maxResponseBytes}` })
@@ -123,7 +124,7 @@ const settingsOf = (options: ClientOptions & { readonly baseUrl: string }): Effe
 }
 
 const checkEndpoint = (
-  send: Request.Send,
+  send: Send.Send,
   baseUrl: string,
   endpoint: string,
   timeout: Duration.Duration
@@ -153,7 +154,7 @@ export const make = (
 ): Effect.Effect<FleetService, ValueError, HttpClient.HttpClient> =>
   Effect.flatMap(settingsOf(options), (settings) =>
     Effect.map(Effect.service(HttpClient.HttpClient), (client) =>
-      Fleet.of(Operations.make(Request.makePipeline(Request.sendWith(client, settings.maxResponseBytes), settings)))
+      Fleet.of(Operations.make(Request.makePipeline(Send.sendWith(client, settings.maxResponseBytes), settings)))
     )
   )
 
@@ -172,7 +173,7 @@ export const probe = (
 ): Effect.Effect<void, ValueError, HttpClient.HttpClient> =>
   Effect.flatMap(Effect.service(HttpClient.HttpClient), (client) =>
     checkEndpoint(
-      Request.sendWith(client, Request.defaultMaxResponseBytes),
+      Send.sendWith(client, Send.defaultMaxResponseBytes),
       baseUrl.replace(/\/+$/, ""),
       endpoint,
       Duration.fromInputUnsafe(timeout)
@@ -199,14 +200,24 @@ export const layerHttpClient = (
           message: `Invalid fleet base URL ${redactUrl(options.baseUrl)}: credentials in the URL are not supported`
         })
       }
-      const settings = yield* settingsOf(options)
-      const send = Request.sendWith(yield* Effect.service(HttpClient.HttpClient), settings.maxResponseBytes)
-      if (options.probe !== false) {
-        yield* checkEndpoint(send, settings.baseUrl, options.endpoint ?? options.baseUrl, settings.timeout)
-      }
-      return Fleet.of(Operations.make(Request.makePipeline(send, settings)))
+      const client = yield* Effect.service(HttpClient.HttpClient)
+      return yield* connected(options, (maxResponseBytes) => Send.sendWith(client, maxResponseBytes))
     })
   )
+
+/** The client over a transport's `Send`, after the probe unless `probe: false`. */
+const connected = (
+  options: ClientOptions & { readonly baseUrl: string; readonly endpoint?: string },
+  sendFor: (maxResponseBytes: number) => Send.Send
+): Effect.Effect<FleetService, ValueError> =>
+  Effect.gen(function* () {
+    const settings = yield* settingsOf(options)
+    const send = sendFor(settings.maxResponseBytes)
+    if (options.probe !== false) {
+      yield* checkEndpoint(send, settings.baseUrl, options.endpoint ?? options.baseUrl, settings.timeout)
+    }
+    return Fleet.of(Operations.make(Request.makePipeline(send, settings)))
+  })
 
 /**
  * Connects to fleet at an endpoint, the analogue of python-fleet's `Client(endpoint)`: `http://host:port[/prefix]`,
@@ -230,9 +241,12 @@ export const layerHttpClient = (
 export const layer = (endpoint: string, options: LayerOptions = {}): Layer.Layer<Fleet, ValueError> =>
   Layer.unwrap(
     Effect.map(Endpoint.parse(endpoint), (parsed) =>
-      layerHttpClient({ ...options, baseUrl: parsed.baseUrl, endpoint }).pipe(
-        Layer.provide(Connect.transport(parsed, options))
-      )
+      Layer.effect(
+        Fleet,
+        Effect.flatMap(Effect.service(Connect.Transport), (transport) =>
+          connected({ ...options, baseUrl: parsed.baseUrl, endpoint }, transport.send)
+        )
+      ).pipe(Layer.provide(Connect.transport(parsed, options)))
     )
   )
 

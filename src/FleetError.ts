@@ -5,7 +5,8 @@
  *
  * @since 0.1.0
  */
-import { Predicate, Schema } from "effect"
+import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
 import { isPermanent } from "./internal/client/cause.ts"
 
 /**

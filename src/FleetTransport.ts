@@ -1,13 +1,14 @@
 /**
  * The transports under the fleet client: Layers producing Effect's `HttpClient` for plain TCP, HTTPS (with TLS
  * verification on by default) and unix sockets, each with a pooled, keep-alive connection pool that is closed
- * when the layer's scope closes. `Fleet` is built over whatever `HttpClient` it is given, so these can be
- * composed with your own middleware or replaced by your own client.
+ * when the layer's scope closes. `Fleet.layerHttpClient` builds the client over whatever `HttpClient` it is given,
+ * so these can be composed with your own middleware or replaced by your own client. (`Fleet.layer` takes the same
+ * settings but sends on undici's connection pool directly, without an `HttpClient` in between.)
  *
  * @since 0.1.0
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import type { Layer } from "effect"
+import type * as Layer from "effect/Layer"
 import type { HttpClient } from "effect/http"
 import type { Endpoint } from "./Endpoint.ts"
 import * as Tls from "./internal/client/tls.ts"
@@ -91,12 +92,5 @@ export const layerUnix = (socketPath: string, options?: PoolOptions): Layer.Laye
  * @since 0.1.0
  * @category layers
  */
-export const layer = (
-  endpoint: Endpoint,
-  options: TlsOptions & PoolOptions = {}
-): Layer.Layer<HttpClient.HttpClient> =>
-  endpoint._tag === "Unix"
-    ? layerUnix(endpoint.socketPath, options)
-    : endpoint.secure
-      ? layerHttps(options)
-      : layerTcp(options)
+export const layer = (endpoint: Endpoint, options: TlsOptions & PoolOptions = {}): Layer.Layer<HttpClient.HttpClient> =>
+  NodeHttpClient.layerUndiciOptions(Tls.agentOptions(endpoint, options))

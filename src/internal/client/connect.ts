@@ -3,16 +3,20 @@
  * tunnel, and fleetctl's variables merged into layer options. The transports' modules (platform-node's undici client,
  * `FleetSsh` and ssh2) are imported when a layer is built, so that importing `Fleet` loads none of them.
  */
+import type * as Undici from "@effect/platform-node/Undici"
 import type * as Config from "effect/Config"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type * as HttpClient from "effect/http/HttpClient"
+import * as HttpClient from "effect/http/HttpClient"
 import type * as Ssh2 from "ssh2"
 import type * as Endpoint from "../../Endpoint.ts"
 import type { ValueError } from "../../FleetError.ts"
 import type * as FleetSsh from "../../FleetSsh.ts"
 import * as internalConfig from "./config.ts"
-import type { PoolOptions, TlsOptions } from "./tls.ts"
+import { sendOn } from "./dispatch.ts"
+import * as Send from "./send.ts"
+import { agentOptions, type PoolOptions, type TlsOptions } from "./tls.ts"
 import type * as Schedule from "effect/Schedule"
 import type * as Duration from "effect/Duration"
 import type { FleetError } from "../../FleetError.ts"
@@ -67,44 +71,65 @@ const tlsOf = (options: TlsOptions): TlsOptions => ({
   ...(options.servername !== undefined ? { servername: options.servername } : {})
 })
 
+/**
+ * How the client of `Fleet.layer` sends: given `maxResponseBytes`, the `Send` of its transport. Over TCP, HTTPS, a
+ * unix socket or an SSH tunnel that is the transport's undici dispatcher itself; over an SSH connection the caller
+ * owns, the `HttpClient` `FleetSsh` builds on it.
+ */
+export class Transport extends Context.Service<Transport, { readonly send: (maxResponseBytes: number) => Send.Send }>()(
+  "effect-fleet/internal/client/Transport"
+) {}
+
+const onDispatcher = (dispatcher: Undici.Dispatcher) =>
+  Transport.of({ send: (maxResponseBytes) => sendOn(dispatcher, maxResponseBytes) })
+
 /** The transport an endpoint needs, its module imported only when the layer is built. */
-export const transport = (
-  endpoint: Endpoint.Endpoint,
-  options: LayerOptions
-): Layer.Layer<HttpClient.HttpClient, ValueError> => {
+export const transport = (endpoint: Endpoint.Endpoint, options: LayerOptions): Layer.Layer<Transport, ValueError> => {
   const pool = {
     ...(options.connections !== undefined ? { connections: options.connections } : {}),
     ...(options.keepAliveTimeout !== undefined ? { keepAliveTimeout: options.keepAliveTimeout } : {})
   }
   const sshClient = options.sshClient
   if (sshClient !== undefined) {
-    return Layer.unwrap(
-      Effect.map(
-        Effect.promise(() => import("../../FleetSsh.ts")),
-        (FleetSsh) =>
-          FleetSsh.layerClient(sshClient, {
-            ...pool,
-            endpoint,
-            tls: tlsOf(options),
-            ...(options.ssh?.unixSocketMethod !== undefined ? { unixSocketMethod: options.ssh.unixSocketMethod } : {})
-          })
-      )
+    return Layer.effect(
+      Transport,
+      Effect.gen(function* () {
+        const FleetSsh = yield* Effect.promise(() => import("../../FleetSsh.ts"))
+        const layer = FleetSsh.layerClient(sshClient, {
+          ...pool,
+          endpoint,
+          tls: tlsOf(options),
+          ...(options.ssh?.unixSocketMethod !== undefined ? { unixSocketMethod: options.ssh.unixSocketMethod } : {})
+        })
+        const context = yield* Layer.build(layer)
+        const client = Context.get(context, HttpClient.HttpClient)
+        return Transport.of({ send: (maxResponseBytes) => Send.sendWith(client, maxResponseBytes) })
+      })
     )
   }
   const tunnel = options.sshTunnel
   if (tunnel !== undefined) {
-    return Layer.unwrap(
-      Effect.map(
-        Effect.promise(() => import("../../FleetSsh.ts")),
-        (FleetSsh) => FleetSsh.layer({ ...options.ssh, ...pool, tunnel, endpoint, tls: tlsOf(options) })
-      )
+    return Layer.effect(
+      Transport,
+      Effect.gen(function* () {
+        const FleetSsh = yield* Effect.promise(() => import("../../FleetSsh.ts"))
+        const NodeHttpClient = yield* Effect.promise(() => import("@effect/platform-node/NodeHttpClient"))
+        const layer = FleetSsh.layerDispatcher({ ...options.ssh, ...pool, tunnel, endpoint, tls: tlsOf(options) })
+        return onDispatcher(Context.get(yield* Layer.build(layer), NodeHttpClient.Dispatcher))
+      })
     )
   }
-  return Layer.unwrap(
-    Effect.map(
-      Effect.promise(() => import("../../FleetTransport.ts")),
-      (FleetTransport) => FleetTransport.layer(endpoint, options)
-    )
+  // undici alone: platform-node's HTTP client module would cost as much again to load, for nothing used here
+  return Layer.effect(
+    Transport,
+    Effect.gen(function* () {
+      const Undici = yield* Effect.promise(() => import("@effect/platform-node/Undici"))
+      const agent = yield* Effect.acquireRelease(
+        Effect.sync(() => new Undici.Agent(agentOptions(endpoint, options))),
+        (agent) => Effect.promise(() => agent.destroy())
+      )
+      return onDispatcher(agent)
+    })
   )
 }
 

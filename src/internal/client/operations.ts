@@ -5,12 +5,13 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import { type APIError, TransportError, ValueError } from "../../FleetError.ts"
+import { type APIError, type FleetError, TransportError, ValueError } from "../../FleetError.ts"
 import { Machine } from "../../Machine.ts"
 import { isDesiredState, Unit } from "../../Unit.ts"
 import { UnitState } from "../../UnitState.ts"
 import { invalidStateMessage } from "../messages.ts"
-import type * as Request from "./request.ts"
+import * as Decode from "./decode.ts"
+import * as Request from "./request.ts"
 import type { FleetService, Page, UnitStateFilter } from "./service.ts"
 
 // python-fleet quotes with `safe=''`; encodeURIComponent leaves !'()* alone, so escape those too.
@@ -29,52 +30,70 @@ const stateParams = (filter: UnitStateFilter | undefined): Record<string, string
   ...(filter?.unitName !== undefined ? { unitName: filter.unitName } : {})
 })
 
+const unitDecoder = Request.decoder(Unit, Decode.unit)
+const unitsPage = Request.decoder(Request.PageSchema("units", Unit), Decode.page("units", Decode.unit))
+const statesPage = Request.decoder(Request.PageSchema("states", UnitState), Decode.page("states", Decode.unitState))
+const machinesPage = Request.decoder(Request.PageSchema("machines", Machine), Decode.page("machines", Decode.machine))
+
+/**
+ * The operation's span, its attributes given when it starts; no stack trace is captured per call (a trace's
+ * operation name and `url.path` say where it came from).
+ */
+const span =
+  (name: string, attributes?: Record<string, unknown>) =>
+  <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+    Effect.withSpan(effect, name, { attributes, captureStackTrace: false })
+
 /** The operations over one request pipeline. */
 export const make = (pipeline: Request.Pipeline): FleetService => {
   const unitPath = (name: string) => `/fleet/v1/units/${encodeName(name)}`
-  const fetchUnit = (name: string) => pipeline.json(Unit, "GET", unitPath(name))
+  const fetchUnit = (name: string) => pipeline.json(unitDecoder, "GET", unitPath(name))
 
-  const getUnit = Effect.fn("Fleet.getUnit")(function* (name: string) {
-    yield* Effect.annotateCurrentSpan("fleet.unit", name)
-    return yield* fetchUnit(yield* requireName(name))
-  })
+  const getUnit = (name: string) =>
+    Effect.flatMap(requireName(name), fetchUnit).pipe(span("Fleet.getUnit", { "fleet.unit": name }))
 
-  const createUnit = Effect.fn("Fleet.createUnit")(function* (name: string, unit: Unit) {
-    yield* Effect.annotateCurrentSpan("fleet.unit", name)
-    yield* requireName(name)
-    const desiredState = unit.desiredState ?? "launched"
-    yield* pipeline.request("PUT", unitPath(name), {
-      body: { desiredState, options: unit.options.map(({ name, section, value }) => ({ section, name, value })) }
-    })
-    return yield* fetchUnit(name)
-  })
+  const createUnit = (name: string, unit: Unit) =>
+    Effect.flatMap(requireName(name), () =>
+      Effect.andThen(
+        pipeline.request("PUT", unitPath(name), {
+          body: {
+            desiredState: unit.desiredState ?? "launched",
+            options: unit.options.map(({ name, section, value }) => ({ section, name, value }))
+          }
+        }),
+        fetchUnit(name)
+      )
+    ).pipe(span("Fleet.createUnit", { "fleet.unit": name }))
 
-  const setUnitDesiredState = Effect.fn("Fleet.setUnitDesiredState")(function* (unit: Unit | string, state: string) {
-    const name = yield* requireName(unit)
-    yield* Effect.annotateCurrentSpan({ "fleet.unit": name, "fleet.desiredState": state })
-    if (!isDesiredState(state)) return yield* new ValueError({ message: invalidStateMessage })
-    yield* pipeline.request("PUT", unitPath(name), { body: { desiredState: state } })
-    return yield* fetchUnit(name)
-  })
+  const setUnitDesiredState = (unit: Unit | string, state: string) =>
+    Effect.flatMap(
+      requireName(unit),
+      (name): Effect.Effect<Unit, FleetError> =>
+        isDesiredState(state)
+          ? Effect.andThen(pipeline.request("PUT", unitPath(name), { body: { desiredState: state } }), fetchUnit(name))
+          : Effect.fail(new ValueError({ message: invalidStateMessage }))
+    ).pipe(
+      span("Fleet.setUnitDesiredState", {
+        "fleet.unit": typeof unit === "string" ? unit : unit.name,
+        "fleet.desiredState": state
+      })
+    )
 
-  const destroyUnit = Effect.fn("Fleet.destroyUnit")(function* (unit: Unit | string) {
-    const name = yield* requireName(unit)
-    yield* Effect.annotateCurrentSpan("fleet.unit", name)
-    yield* pipeline.request("DELETE", unitPath(name), { notFoundOnRetryIsSuccess: true })
-  })
+  const destroyUnit = (unit: Unit | string) =>
+    Effect.flatMap(requireName(unit), (name) =>
+      Effect.asVoid(pipeline.request("DELETE", unitPath(name), { notFoundOnRetryIsSuccess: true }))
+    ).pipe(span("Fleet.destroyUnit", { "fleet.unit": typeof unit === "string" ? unit : unit.name }))
 
-  const listUnitsPage = Effect.fn("Fleet.listUnitsPage")((pageToken?: string) =>
-    pipeline.page("units", Unit, "/fleet/v1/units", {}, pageToken)
-  )
+  const listUnitsPage = (pageToken?: string) =>
+    pipeline.page(unitsPage, "/fleet/v1/units", {}, pageToken).pipe(span("Fleet.listUnitsPage"))
 
-  const listUnitStatesPage = Effect.fn("Fleet.listUnitStatesPage")(
-    (filter?: UnitStateFilter & { readonly pageToken?: string | undefined }) =>
-      pipeline.page("states", UnitState, "/fleet/v1/state", stateParams(filter), filter?.pageToken)
-  )
+  const listUnitStatesPage = (filter?: UnitStateFilter & { readonly pageToken?: string | undefined }) =>
+    pipeline
+      .page(statesPage, "/fleet/v1/state", stateParams(filter), filter?.pageToken)
+      .pipe(span("Fleet.listUnitStatesPage"))
 
-  const listMachinesPage = Effect.fn("Fleet.listMachinesPage")((pageToken?: string) =>
-    pipeline.page("machines", Machine, "/fleet/v1/machines", {}, pageToken)
-  )
+  const listMachinesPage = (pageToken?: string) =>
+    pipeline.page(machinesPage, "/fleet/v1/machines", {}, pageToken).pipe(span("Fleet.listMachinesPage"))
 
   return {
     baseUrl: pipeline.baseUrl,

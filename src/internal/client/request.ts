@@ -1,149 +1,21 @@
 /**
- * The one request pipeline of the client: build the request, send it, bound it by the deadline, turn what failed
- * into `TransportError` or `APIError`, retry what may succeed, and decode the body. Every operation and the
- * discovery probe go through `exchange`; only how the bytes travel (`Send`) differs between transports.
+ * The one request pipeline of the client: build the request, hand it to the transport's `Send` (which bounds it by
+ * the deadline and `maxResponseBytes`), turn what failed into `TransportError` or `APIError`, retry what may
+ * succeed, and decode the body (a fast path, else the Schema). Every operation and the discovery probe go through it.
  */
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
-import * as Stream from "effect/Stream"
-import * as HttpBody from "effect/http/HttpBody"
-import type * as HttpClient from "effect/http/HttpClient"
-import type * as HttpClientError from "effect/http/HttpClientError"
-import * as HttpClientRequest from "effect/http/HttpClientRequest"
-import { APIError, type FleetError, isTransient, TransportError, type TransportErrorReason } from "../../FleetError.ts"
-import { withDeadline } from "./deadline.ts"
+import { APIError, type FleetError, isTransient, TransportError } from "../../FleetError.ts"
+import type { ExchangeFailure, Incoming, Method, Outgoing, Send } from "./send.ts"
 import type { Page } from "./service.ts"
-import { classify } from "./transport.ts"
 
-export type Method = "GET" | "PUT" | "DELETE"
-
-/** A request as the pipeline hands it to a transport: absolute URL, and the JSON body of a PUT. */
-export interface Outgoing {
-  readonly method: Method
-  readonly url: string
-  readonly body: string | undefined
-}
-
-/** A whole response. */
-export interface Incoming {
-  readonly status: number
-  readonly contentType: string | undefined
-  /** Where a 3xx points; reported, never followed. */
-  readonly location: string | undefined
-  readonly body: Uint8Array
-}
-
-/** Why one exchange failed before any fleet answer could be judged; operations and the probe word it differently. */
-export interface ExchangeFailure {
-  readonly reason: TransportErrorReason
-  readonly detail: string
-  readonly cause?: unknown
-}
-
-/** How the bytes travel: one request, its whole response, or why there is none. */
-export type Send = (request: Outgoing) => Effect.Effect<Incoming, ExchangeFailure>
-
-const exchangeFailure = (error: HttpClientError.HttpClientError, beforeResponse: boolean): ExchangeFailure => ({
-  ...classify(error.reason.cause ?? error, beforeResponse),
-  cause: error
-})
-
-/** fleet's largest page is a few hundred KiB: the default bound leaves room for huge unit files, not for a flood. */
-export const defaultMaxResponseBytes = 32 * 1024 * 1024
-
-/** The failure of a response over `maxResponseBytes`: the request is aborted, nothing more is read. */
-export const tooLarge = (maxResponseBytes: number, declared?: number): ExchangeFailure => ({
-  reason: "MalformedResponse",
-  detail:
-    declared === undefined
-      ? `the response body exceeds maxResponseBytes (${maxResponseBytes} bytes); the request was aborted`
-      : `the response declares ${declared} bytes, over maxResponseBytes (${maxResponseBytes} bytes); the request was aborted`
-})
-
-/** A body's declared length: a number when the header is one, else `undefined` (chunked, or garbage). */
-export const declaredLength = (header: string | undefined): number | undefined => {
-  if (header === undefined || !/^\d+$/.test(header)) return undefined
-  return Number(header)
-}
-
-/** Concatenates the chunks read so far, `total` bytes in all. */
-export const concat = (chunks: ReadonlyArray<Uint8Array>, total: number): Uint8Array => {
-  if (chunks.length === 1) return chunks[0]!
-  const body = new Uint8Array(total)
-  let offset = 0
-  for (const chunk of chunks) {
-    body.set(chunk, offset)
-    offset += chunk.length
-  }
-  return body
-}
-
-/**
- * `Send` over any `HttpClient`, so that its middleware sees every request (`Fleet.layerHttpClient`). A body is read
- * in one piece when its declared length is within `maxResponseBytes`, else chunk by chunk, counting: over the bound,
- * reading stops, which ends the response stream and so aborts the request.
- */
-export const sendWith =
-  (client: HttpClient.HttpClient, maxResponseBytes: number): Send =>
-  (request) =>
-    client
-      .execute(
-        HttpClientRequest.make(request.method)(
-          request.url,
-          request.body === undefined ? {} : { body: HttpBody.text(request.body, "application/json") }
-        )
-      )
-      .pipe(
-        Effect.mapError((error) => exchangeFailure(error, true)),
-        Effect.flatMap((response) => {
-          const declared = declaredLength(response.headers["content-length"])
-          const whole = (body: Uint8Array): Incoming => ({
-            status: response.status,
-            contentType: response.headers["content-type"],
-            location: response.headers.location,
-            body
-          })
-          if (declared !== undefined && declared > maxResponseBytes) {
-            // Pulling at most one chunk, then closing the stream, destroys the body and so aborts the request.
-            return Effect.andThen(
-              Effect.ignore(Stream.runHead(response.stream)),
-              Effect.fail(tooLarge(maxResponseBytes, declared))
-            )
-          }
-          if (declared !== undefined) {
-            return Effect.mapBoth(response.arrayBuffer, {
-              onFailure: (error) => exchangeFailure(error, false),
-              onSuccess: (body) => whole(new Uint8Array(body))
-            })
-          }
-          const chunks: Array<Uint8Array> = []
-          let total = 0
-          return Stream.runForEach(response.stream, (chunk): Effect.Effect<void, ExchangeFailure> => {
-            total += chunk.length
-            if (total > maxResponseBytes) return Effect.fail(tooLarge(maxResponseBytes))
-            chunks.push(chunk)
-            return Effect.void
-          }).pipe(
-            Effect.catch((error) =>
-              "detail" in error
-                ? Effect.fail(error)
-                : // a client over web Responses has no stream at all for a body-less answer (a 204)
-                  error.reason._tag === "EmptyBodyError"
-                  ? Effect.void
-                  : Effect.fail(exchangeFailure(error, false))
-            ),
-            Effect.map(() => whole(concat(chunks, total)))
-          )
-        })
-      )
-
-const decoder = new TextDecoder()
+const utf8 = new TextDecoder()
 
 /** The response's body as text. */
-export const textOf = (response: Incoming): string => decoder.decode(response.body)
+export const textOf = (response: Incoming): string => utf8.decode(response.body)
 
 const describeBody = (text: string): string => {
   const flat = text.replace(/\s+/g, " ").trim()
@@ -200,6 +72,45 @@ export const PageSchema = <S extends Schema.Top>(key: "units" | "states" | "mach
     nextPageToken: Schema.optionalKey(Schema.String)
   }).pipe(Schema.encodeKeys({ items: key }))
 
+/** Parsed JSON to a value: the fast path's when it recognises the input, else the Schema's value or error. */
+export type Decoder<A> = (json: unknown) => Effect.Effect<A, unknown>
+
+export const decoder = <S extends Schema.Top & { readonly DecodingServices: never }>(
+  schema: S,
+  fast: (json: unknown) => S["Type"] | undefined
+): Decoder<S["Type"]> => {
+  const slow = Schema.decodeUnknownEffect(schema)
+  return (json) => {
+    const value = fast(json)
+    return value === undefined ? slow(json) : Effect.succeed(value)
+  }
+}
+
+const decodeBody = <A>(decode: Decoder<A>, label: string, response: Incoming): Effect.Effect<A, TransportError> => {
+  const text = textOf(response)
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (cause) {
+    return Effect.fail(
+      new TransportError({
+        reason: "MalformedResponse",
+        message: `${label}: the response is not valid JSON (${String(cause instanceof Error ? cause.message : cause)}): ${describeBody(text)}`,
+        cause
+      })
+    )
+  }
+  return Effect.mapError(
+    decode(json),
+    (cause) =>
+      new TransportError({
+        reason: "MalformedResponse",
+        message: `${label}: the response is not what fleet sends: ${String(cause)}`,
+        cause
+      })
+  )
+}
+
 /**
  * Whether a failed attempt may still have been carried out by fleet: its answer was lost (reset, timed out, tunnel
  * dropped, garbled) or a proxy failed after forwarding it (502, 504). A refused connection or fleet's own 503 did
@@ -230,74 +141,44 @@ export interface Pipeline {
     options?: RequestOptions
   ) => Effect.Effect<Incoming, APIError | TransportError>
   /**
-   * A request whose 2xx body is JSON decoded by `schema`; a body that is not JSON or not of the schema's shape is a
+   * A request whose 2xx body is JSON decoded by `decode`; a body that is not JSON or not of the expected shape is a
    * `MalformedResponse`, inside the attempt so that the retry schedule covers it too.
    */
-  readonly json: <S extends Schema.Top & { readonly DecodingServices: never }>(
-    schema: S,
+  readonly json: <A>(
+    decode: Decoder<A>,
     method: Method,
     path: string,
     options?: RequestOptions
-  ) => Effect.Effect<S["Type"], APIError | TransportError>
+  ) => Effect.Effect<A, APIError | TransportError>
   /** One page of a listing. */
-  readonly page: <S extends Schema.Top & { readonly DecodingServices: never }>(
-    key: "units" | "states" | "machines",
-    item: S,
+  readonly page: <A>(
+    decode: Decoder<{ readonly items?: ReadonlyArray<A>; readonly nextPageToken?: string }>,
     path: string,
     urlParams: Record<string, string>,
     pageToken: string | undefined
-  ) => Effect.Effect<Page<S["Type"]>, APIError | TransportError>
+  ) => Effect.Effect<Page<A>, APIError | TransportError>
 }
 
-/** The URL of `path` under `baseUrl`, with its query. */
-export const urlOf = (baseUrl: string, path: string, urlParams?: Record<string, string>): string => {
-  const query = urlParams === undefined ? "" : new URLSearchParams(urlParams).toString()
-  return query === "" ? baseUrl + path : `${baseUrl}${path}?${query}`
-}
-
-/** One exchange within `timeout`, its failure still unworded. */
-export const exchange = (
-  send: Send,
-  request: Outgoing,
-  timeout: Duration.Duration
-): Effect.Effect<Incoming, ExchangeFailure> =>
-  withDeadline(
-    send(request),
-    timeout,
-    (): ExchangeFailure => ({ reason: "Timeout", detail: `no complete response within ${Duration.format(timeout)}` })
-  )
-
-const decodeWith = <S extends Schema.Top & { readonly DecodingServices: never }>(
-  schema: S,
-  label: string,
-  response: Incoming
-): Effect.Effect<S["Type"], TransportError> => {
-  const text = textOf(response)
-  let json: unknown
+/** Where `path` (with its query) is under `baseUrl`: the origin to connect to and the path to ask for. */
+const target = (baseUrl: string, path: string, urlParams?: Record<string, string>) => {
+  let origin = baseUrl
+  let prefix = ""
   try {
-    json = JSON.parse(text)
-  } catch (cause) {
-    return Effect.fail(
-      new TransportError({
-        reason: "MalformedResponse",
-        message: `${label}: the response is not valid JSON (${String(cause instanceof Error ? cause.message : cause)}): ${describeBody(text)}`,
-        cause
-      })
-    )
+    const url = new URL(baseUrl)
+    origin = url.origin
+    prefix = url.pathname === "/" ? "" : url.pathname
+  } catch {
+    // not a URL: the transport says what it makes of it
   }
-  return Effect.mapError(
-    Schema.decodeUnknownEffect(schema)(json),
-    (cause) =>
-      new TransportError({
-        reason: "MalformedResponse",
-        message: `${label}: the response is not what fleet sends: ${String(cause)}`,
-        cause
-      })
-  )
+  const query = urlParams === undefined ? "" : new URLSearchParams(urlParams).toString()
+  return { origin, path: query === "" ? prefix + path : `${prefix}${path}?${query}` }
 }
+
+const noContent: Incoming = { status: 204, contentType: undefined, location: undefined, body: new Uint8Array(0) }
 
 export const makePipeline = (send: Send, options: PipelineOptions): Pipeline => {
   const { baseUrl, retry, timeout } = options
+  const { origin, path: prefix } = target(baseUrl, "")
 
   const attempt = (
     method: Method,
@@ -306,31 +187,35 @@ export const makePipeline = (send: Send, options: PipelineOptions): Pipeline => 
     retries: number,
     mayHaveLanded: boolean
   ): Effect.Effect<Incoming, APIError | TransportError> => {
-    const label = `${method} ${path}`
+    const query = request.urlParams === undefined ? "" : new URLSearchParams(request.urlParams).toString()
     const outgoing: Outgoing = {
       method,
-      url: urlOf(baseUrl, path, request.urlParams),
+      origin,
+      path: query === "" ? prefix + path : `${prefix}${path}?${query}`,
       body: request.body === undefined ? undefined : JSON.stringify(request.body)
     }
-    // Annotated before sending so that a request that never gets an answer still says what it was.
-    return Effect.annotateCurrentSpan({
-      "http.request.method": method,
-      "url.path": path,
-      "fleet.retries": retries
-    }).pipe(
-      Effect.andThen(exchange(send, outgoing, timeout)),
-      Effect.mapError(
-        ({ cause, detail, reason }) => new TransportError({ reason, message: `${label}: ${detail}`, cause })
-      ),
-      Effect.tap((response) => Effect.annotateCurrentSpan("http.response.status_code", response.status)),
-      Effect.flatMap((response): Effect.Effect<Incoming, APIError> => {
-        if (response.status < 300) return Effect.succeed(response)
-        if (response.status === 404 && mayHaveLanded && request.notFoundOnRetryIsSuccess === true) {
-          return Effect.succeed({ status: 204, contentType: undefined, location: undefined, body: new Uint8Array(0) })
-        }
-        return Effect.fail(apiError(response))
-      })
-    )
+    // One annotation per request, when it ends: what it was, how many retries it took, and its status if answered.
+    return Effect.matchEffect(send(outgoing, timeout), {
+      onFailure: ({ cause, detail, reason }) =>
+        Effect.andThen(
+          Effect.annotateCurrentSpan({ "http.request.method": method, "url.path": path, "fleet.retries": retries }),
+          Effect.fail(new TransportError({ reason, message: `${method} ${path}: ${detail}`, cause }))
+        ),
+      onSuccess: (response): Effect.Effect<Incoming, APIError> =>
+        Effect.andThen(
+          Effect.annotateCurrentSpan({
+            "http.request.method": method,
+            "url.path": path,
+            "fleet.retries": retries,
+            "http.response.status_code": response.status
+          }),
+          response.status < 300
+            ? Effect.succeed(response)
+            : response.status === 404 && mayHaveLanded && request.notFoundOnRetryIsSuccess === true
+              ? Effect.succeed(noContent)
+              : Effect.fail(apiError(response))
+        )
+    })
   }
 
   // `read` runs inside each attempt, so that a malformed body (a transient TransportError) is retried too.
@@ -355,20 +240,16 @@ export const makePipeline = (send: Send, options: PipelineOptions): Pipeline => 
     })
   }
 
-  const json = <S extends Schema.Top & { readonly DecodingServices: never }>(
-    schema: S,
-    method: Method,
-    path: string,
-    request: RequestOptions = {}
-  ) => run(method, path, request, (response) => decodeWith(schema, `${method} ${path}`, response))
+  const json = <A>(decode: Decoder<A>, method: Method, path: string, request: RequestOptions = {}) =>
+    run(method, path, request, (response) => decodeBody(decode, `${method} ${path}`, response))
 
   return {
     baseUrl,
     request: (method, path, request = {}) => run(method, path, request, Effect.succeed),
     json,
-    page: (key, item, path, urlParams, pageToken) =>
+    page: (decode, path, urlParams, pageToken) =>
       Effect.map(
-        json(PageSchema(key, item), "GET", path, {
+        json(decode, "GET", path, {
           urlParams: pageToken === undefined ? urlParams : { ...urlParams, nextPageToken: pageToken }
         }),
         (page) => ({ items: page.items ?? [], nextPageToken: page.nextPageToken })
@@ -391,7 +272,7 @@ export const probe = (
   timeout: Duration.Duration
 ): Effect.Effect<boolean, ExchangeFailure> =>
   Effect.map(
-    exchange(send, { method: "GET", url: urlOf(baseUrl, "/fleet/v1/discovery"), body: undefined }, timeout),
+    send({ method: "GET", ...target(baseUrl, "/fleet/v1/discovery"), body: undefined }, timeout),
     (response) => {
       const body = parseJson(textOf(response))
       if (Option.isNone(body)) return false

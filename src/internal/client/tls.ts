@@ -4,7 +4,9 @@
  */
 import * as net from "node:net"
 import type * as tls from "node:tls"
-import { Duration, Redacted } from "effect"
+import * as Duration from "effect/Duration"
+import * as Redacted from "effect/Redacted"
+import type { Endpoint } from "../../Endpoint.ts"
 
 /**
  * Connection pool settings shared by every transport (public as `FleetTransport.PoolOptions`).
@@ -64,3 +66,10 @@ export const poolSettings = (pool: PoolOptions | undefined) => ({
     ? { keepAliveTimeout: Math.min(2 ** 31 - 1, Math.max(1, Duration.toMillis(pool.keepAliveTimeout))) }
     : {})
 })
+
+/** undici's Agent options for an endpoint: the pool, and how to connect (a unix socket, TLS, or plain TCP). */
+export const agentOptions = (endpoint: Endpoint, options: TlsOptions & PoolOptions = {}) => {
+  const connect: object =
+    endpoint._tag === "Unix" ? { socketPath: endpoint.socketPath } : endpoint.secure ? connectionOptions(options) : {}
+  return { ...poolSettings(options), connect }
+}
