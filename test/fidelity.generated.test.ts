@@ -14,6 +14,7 @@ import {
   type Answer,
   describeDifference,
   type Difference,
+  equallyRight,
   type Etcd,
   type GuardedRequest,
   type Pair,
@@ -52,7 +53,8 @@ describe.skipIf(skipReason !== undefined)(
     const running: Array<Pair> = []
     beforeAll(async () => {
       etcd = await startEtcd()
-      for (let i = 0; i < pairs; i++) running.push(await startPair({ tokenLimit: limit, etcd }))
+      for (let i = 0; i < pairs; i++)
+        running.push(await startPair({ tokenLimit: limit, etcd, equivalent: equallyRight }))
     }, 60_000)
     afterAll(async () => {
       for (const pair of running) await pair.close()
