@@ -39,24 +39,31 @@ const onPath = (name: string): string | undefined => {
 
 const referenceBin = path.resolve(repoRoot, "../shared/tools/fleet-ref/bin")
 
-/** Where the reference programs are, or why they are not. */
+const fromEnv = (name: string, fallback: () => string | undefined): string | undefined => {
+  // A variable that is set is the whole answer: a wrong path skips the suite rather than quietly using another binary.
+  const value = process.env[name]
+  return value === undefined || value === "" ? fallback() : executable(value)
+}
+
+/** Where the reference programs are (`FLEET_REFERENCE_SERVER`, `FLEET_REFERENCE_FLEETCTL`, `ETCD_BINARY` override). */
 export const binaries = (() => {
-  const envServer = process.env.FLEET_REFERENCE_SERVER
-  const server = executable(envServer) ?? executable(path.join(referenceBin, "fleet-api-testserver"))
-  const fleetctl =
-    executable(process.env.FLEET_REFERENCE_FLEETCTL) ??
-    (server === undefined ? undefined : executable(path.join(path.dirname(server), "fleetctl"))) ??
-    executable(path.join(referenceBin, "fleetctl"))
-  const etcd = executable(process.env.ETCD_BINARY) ?? onPath("etcd") ?? executable("/usr/bin/etcd")
+  const server = fromEnv("FLEET_REFERENCE_SERVER", () => executable(path.join(referenceBin, "fleet-api-testserver")))
+  const fleetctl = fromEnv(
+    "FLEET_REFERENCE_FLEETCTL",
+    () =>
+      (server === undefined ? undefined : executable(path.join(path.dirname(server), "fleetctl"))) ??
+      executable(path.join(referenceBin, "fleetctl"))
+  )
+  const etcd = fromEnv("ETCD_BINARY", () => onPath("etcd") ?? executable("/usr/bin/etcd"))
   return { server, fleetctl, etcd }
 })()
 
 /** Why the differential suite cannot run here, or `undefined` when it can. */
 export const skipReason: string | undefined =
   binaries.server === undefined
-    ? "fleet's reference API server is absent (set FLEET_REFERENCE_SERVER or provide ../shared/tools/fleet-ref/bin)"
+    ? "fleet's reference API server is absent (set FLEET_REFERENCE_SERVER, or put fleet-ref/bin in ../shared/tools)"
     : binaries.etcd === undefined
-      ? "etcd is absent (apt-get install etcd-server)"
+      ? "etcd is absent (apt-get install etcd-server, or set ETCD_BINARY)"
       : undefined
 
 /** Why the fleetctl comparison cannot run here, or `undefined`. */
