@@ -283,6 +283,8 @@ export interface Request {
 /** What is compared of an answer. */
 export interface Answer {
   readonly status: number
+  /** How the body was delimited: `Content-Length: N`, `chunked`, or neither (read to the close). */
+  readonly framing: string
   readonly contentType: string | undefined
   readonly location: string | undefined
   readonly body: string
@@ -337,22 +339,37 @@ export const exchange = (base: string, request: Request): Promise<Answer> =>
           res.on("end", () =>
             settle({
               status: res.statusCode ?? 0,
+              framing:
+                res.headers["transfer-encoding"] ??
+                (res.headers["content-length"] === undefined ? "none" : `length ${res.headers["content-length"]}`),
               contentType: headerText(res.headers["content-type"]),
               location: headerText(res.headers.location),
               body: Buffer.concat(chunks).toString("utf8")
             })
           )
           res.on("error", (error) =>
-            settle({ status: 0, contentType: undefined, location: undefined, body: `error: ${error.message}` })
+            settle({
+              status: 0,
+              framing: "",
+              contentType: undefined,
+              location: undefined,
+              body: `error: ${error.message}`
+            })
           )
         }
       )
     } catch (error) {
       // node refuses some targets before sending anything; both servers then "answer" the same way
-      return settle({ status: -1, contentType: undefined, location: undefined, body: String(error) })
+      return settle({ status: -1, framing: "", contentType: undefined, location: undefined, body: String(error) })
     }
     req.on("error", (error) =>
-      settle({ status: 0, contentType: undefined, location: undefined, body: `connection: ${error.message}` })
+      settle({
+        status: 0,
+        framing: "",
+        contentType: undefined,
+        location: undefined,
+        body: `connection: ${error.message}`
+      })
     )
     req.end(request.body)
   })
@@ -381,7 +398,7 @@ export const describeDifference = (difference: Difference): string => {
   const { local, reference, request } = difference
   const [fleetBody, localBody] = window(reference.body, local.body)
   const head = (answer: Answer) =>
-    `${answer.status} ${answer.contentType ?? "-"}${answer.location === undefined ? "" : ` -> ${answer.location}`}`
+    `${answer.status} [${answer.framing}] ${answer.contentType ?? "-"}${answer.location === undefined ? "" : ` -> ${answer.location}`}`
   return [
     `${difference.scenario} #${difference.index}: ${request.method} ${request.path}`,
     request.headers === undefined ? "" : `  headers: ${JSON.stringify(request.headers)}`,
@@ -394,7 +411,11 @@ export const describeDifference = (difference: Difference): string => {
 }
 
 const same = (a: Answer, b: Answer): boolean =>
-  a.status === b.status && a.contentType === b.contentType && a.location === b.location && a.body === b.body
+  a.status === b.status &&
+  a.framing === b.framing &&
+  a.contentType === b.contentType &&
+  a.location === b.location &&
+  a.body === b.body
 
 /** A seed and the requests to send after it. */
 export interface Scenario {

@@ -88,7 +88,12 @@ export const respond = (
 ): WireResponse => {
   const all: Record<string, string> = server ? { Server: serverHeader, ...headers } : { ...headers }
   const bodyAllowed = status !== 204 && status !== 304 && !(status >= 100 && status < 200)
-  if (bodyAllowed) all["Content-Length"] = String(Buffer.byteLength(body))
+  const length = Buffer.byteLength(body)
+  // Go's server computes a Content-Length only for a body that fits its 2,048-byte buffer before chunking (larger
+  // ones go out chunked), and for HEAD only when the handler wrote something.
+  if (bodyAllowed && length <= 2048 && !(request.method === "HEAD" && length === 0)) {
+    all["Content-Length"] = String(length)
+  }
   return { status, headers: all, body: bodyAllowed && request.method !== "HEAD" ? body : "" }
 }
 
