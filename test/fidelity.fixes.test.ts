@@ -85,6 +85,8 @@ layer(FleetServer.layer({ port: 0, tokenLimit: 3, agents: "off" }))("fleet's ans
       const response = yield* get("/fleet/v1/discovery")
       expect(response.status).toBe(200)
       expect(response.headers["content-type"]).toBe("application/json")
+      // fleetd stamps its build's `git describe`: the v1.0.0 release says v1.0.0.
+      expect(response.headers.server).toBe("fleetd/v1.0.0")
       // Go's server chunks a body larger than its 2,048-byte buffer.
       expect(response.headers["transfer-encoding"]).toBe("chunked")
       expect(createHash("sha1").update(response.body).digest("hex")).toBe("1c11f4f9696be193b36027650ef3e86d7bf49f49")

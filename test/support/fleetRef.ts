@@ -285,6 +285,8 @@ export interface Answer {
   readonly status: number
   /** How the body was delimited: `Content-Length: N`, `chunked`, or neither (read to the close). */
   readonly framing: string
+  /** The `Server` header, the reference build's `git describe` suffix cut (it says `v1.0.0-15-g45224983`). */
+  readonly server: string | undefined
   readonly contentType: string | undefined
   readonly location: string | undefined
   readonly body: string
@@ -342,6 +344,7 @@ export const exchange = (base: string, request: Request): Promise<Answer> =>
               framing:
                 res.headers["transfer-encoding"] ??
                 (res.headers["content-length"] === undefined ? "none" : `length ${res.headers["content-length"]}`),
+              server: headerText(res.headers.server)?.replace(/^(fleetd\/v1\.0\.0)-\d+-g[0-9a-f]+$/, "$1"),
               contentType: headerText(res.headers["content-type"]),
               location: headerText(res.headers.location),
               body: Buffer.concat(chunks).toString("utf8")
@@ -351,6 +354,7 @@ export const exchange = (base: string, request: Request): Promise<Answer> =>
             settle({
               status: 0,
               framing: "",
+              server: undefined,
               contentType: undefined,
               location: undefined,
               body: `error: ${error.message}`
@@ -360,12 +364,20 @@ export const exchange = (base: string, request: Request): Promise<Answer> =>
       )
     } catch (error) {
       // node refuses some targets before sending anything; both servers then "answer" the same way
-      return settle({ status: -1, framing: "", contentType: undefined, location: undefined, body: String(error) })
+      return settle({
+        status: -1,
+        framing: "",
+        server: undefined,
+        contentType: undefined,
+        location: undefined,
+        body: String(error)
+      })
     }
     req.on("error", (error) =>
       settle({
         status: 0,
         framing: "",
+        server: undefined,
         contentType: undefined,
         location: undefined,
         body: `connection: ${error.message}`
@@ -398,7 +410,7 @@ export const describeDifference = (difference: Difference): string => {
   const { local, reference, request } = difference
   const [fleetBody, localBody] = window(reference.body, local.body)
   const head = (answer: Answer) =>
-    `${answer.status} [${answer.framing}] ${answer.contentType ?? "-"}${answer.location === undefined ? "" : ` -> ${answer.location}`}`
+    `${answer.status} [${answer.framing}] [${answer.server ?? "no Server"}] ${answer.contentType ?? "-"}${answer.location === undefined ? "" : ` -> ${answer.location}`}`
   return [
     `${difference.scenario} #${difference.index}: ${request.method} ${request.path}`,
     request.headers === undefined ? "" : `  headers: ${JSON.stringify(request.headers)}`,
@@ -413,6 +425,7 @@ export const describeDifference = (difference: Difference): string => {
 const same = (a: Answer, b: Answer): boolean =>
   a.status === b.status &&
   a.framing === b.framing &&
+  a.server === b.server &&
   a.contentType === b.contentType &&
   a.location === b.location &&
   a.body === b.body

@@ -41,12 +41,13 @@ export interface WireResponse {
 }
 
 /**
- * The `Server` header of every answer but the 503.
+ * The `Server` header of every answer but the 503: fleetd stamps `git describe` of its build, `v1.0.0` for the
+ * release (the reference build, 15 commits later, says `v1.0.0-15-g45224983`).
  *
  * @since 0.1.0
  * @internal
  */
-export const serverHeader = "fleetd/1.0.0"
+export const serverHeader = "fleetd/v1.0.0"
 
 /**
  * fleet's message while it cannot reach etcd.
