@@ -16,6 +16,7 @@ import { Machine } from "../src/Machine.ts"
 import { Unit, UnitOption } from "../src/Unit.ts"
 import * as UnitFile from "../src/UnitFile.ts"
 import { UnitState } from "../src/UnitState.ts"
+import { exchange } from "./support/fleetRef.ts"
 import { fetchRaw, json, type RawRequest, type RawResponse } from "./support/rawHttp.ts"
 
 const m1 = "2c7f2ad9a1d54b1c9d1e3f4a5b6c7d01"
@@ -189,6 +190,34 @@ layer(FleetServer.layer({ port: 0, tokenLimit: 3, agents: "off" }))("fleet's ans
           400,
           "unable to decode body: json: cannot unmarshal number into Go struct field UnitOption.options.section of type string"
         )
+      )
+    })
+  )
+
+  it.effect("reads a body that is not UTF-8 as Go does: a bad byte is named as itself, and is U+FFFD in a string", () =>
+    Effect.gen(function* () {
+      yield* reseed({})
+      const server = yield* FleetServer.FleetServer
+      const send = (body: Uint8Array) =>
+        Effect.promise(() =>
+          exchange(server.url, { method: "PUT", path: "/fleet/v1/units/a.service", headers: json, body })
+        )
+      expect((yield* send(Buffer.from([0x7b, 0xff]))).body).toBe(
+        JSON.stringify({
+          error: {
+            code: 400,
+            message: "unable to decode body: invalid character 'ÿ' looking for beginning of object key string"
+          }
+        })
+      )
+      // Go replaces each bad byte (not each bad sequence) of a string with U+FFFD.
+      expect((yield* send(Buffer.from('{"name":"\xe2\x98x.service"}', "latin1"))).body).toBe(
+        JSON.stringify({
+          error: {
+            code: 400,
+            message: 'name in URL "a.service" differs from unit name in request body "\ufffd\ufffdx.service"'
+          }
+        })
       )
     })
   )

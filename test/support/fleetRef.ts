@@ -277,7 +277,8 @@ export interface Request {
   readonly method: string
   readonly path: string
   readonly headers?: ReadonlyArray<string> | undefined
-  readonly body?: string | undefined
+  /** Text (sent as UTF-8) or exact bytes. */
+  readonly body?: string | Uint8Array | undefined
 }
 
 /** What is compared of an answer. */
@@ -414,7 +415,11 @@ export const describeDifference = (difference: Difference): string => {
   return [
     `${difference.scenario} #${difference.index}: ${request.method} ${request.path}`,
     request.headers === undefined ? "" : `  headers: ${JSON.stringify(request.headers)}`,
-    request.body === undefined ? "" : `  body: ${JSON.stringify(request.body).slice(0, 400)}`,
+    request.body === undefined
+      ? ""
+      : typeof request.body === "string"
+        ? `  body: ${JSON.stringify(request.body).slice(0, 400)}`
+        : `  body bytes: ${Buffer.from(request.body).toString("hex").slice(0, 400)}`,
     `  fleet: ${head(reference)} ${fleetBody}`,
     `  local: ${head(local)} ${localBody}`
   ]
