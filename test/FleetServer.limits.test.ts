@@ -146,7 +146,7 @@ describe("FleetServer request limits", () => {
         expect([over.status, over.headers["content-type"], over.headers.server, over.body]).toEqual([
           413,
           "application/json",
-          "fleetd/1.0.0",
+          "fleetd/v1.0.0",
           tooLarge
         ])
         const chunked = yield* Effect.promise(() => streamedPut(server.port!, 2 * 64 * 1024, true))
@@ -242,7 +242,7 @@ describe("FleetServer handler failures", () => {
         const failed = yield* Effect.promise(() => getUnits(port))
         expect([failed.status, failed.headers.server, failed.body]).toEqual([
           500,
-          "fleetd/1.0.0",
+          "fleetd/v1.0.0",
           '{"error":{"code":500,"message":""}}'
         ])
         expect(defects).toEqual([{ cause: boom, url: "/fleet/v1/units" }])

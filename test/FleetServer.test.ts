@@ -56,7 +56,7 @@ for (const transport of ["tcp", "unix"] as const) {
       Effect.gen(function* () {
         const response = yield* get("/fleet/v1/discovery", transport)
         expect(response.status).toBe(200)
-        expect(response.headers.server).toBe("fleetd/1.0.0")
+        expect(response.headers.server).toBe("fleetd/v1.0.0")
         expect(response.headers["content-type"]).toBe("application/json")
         const document = JSON.parse(response.body)
         expect(document).toMatchObject({ id: "fleet:v1", rootUrl: "$ENDPOINT/", basePath: "/fleet/v1/" })
@@ -73,7 +73,7 @@ for (const transport of ["tcp", "unix"] as const) {
         expect({ status: empty.status, body: empty.body }).toEqual({ status: 200, body: "{}" })
         const created = yield* put("web%401.service", { desiredState: "launched", options: service }, transport)
         expect({ status: created.status, body: created.body }).toEqual({ status: 201, body: "" })
-        expect(created.headers.server).toBe("fleetd/1.0.0")
+        expect(created.headers.server).toBe("fleetd/v1.0.0")
         const fetched = yield* get("/fleet/v1/units/web@1.service", transport)
         expect(fetched.status).toBe(200)
         expect(fetched.body).toBe(
@@ -226,7 +226,7 @@ layer(FleetServer.layer({ port: 0, agents: "off" }))("FleetServer protocol detai
       const response = yield* get("/fleet//v1/./units/../units?nextPageToken=x")
       expect(response.status).toBe(301)
       expect(response.headers.location).toBe("/fleet/v1/units?nextPageToken=x")
-      expect(response.headers.server).toBe("fleetd/1.0.0")
+      expect(response.headers.server).toBe("fleetd/v1.0.0")
       expect(response.body).toBe('<a href="/fleet/v1/units?nextPageToken=x">Moved Permanently</a>.\n\n')
       const putRedirect = yield* call({ method: "PUT", path: "/fleet/v1//units/a.service", headers: json, body: "{}" })
       expect({ status: putRedirect.status, location: putRedirect.headers.location, body: putRedirect.body }).toEqual({

@@ -16,6 +16,7 @@ import { Machine } from "../src/Machine.ts"
 import { Unit, UnitOption } from "../src/Unit.ts"
 import * as UnitFile from "../src/UnitFile.ts"
 import { UnitState } from "../src/UnitState.ts"
+import { exchange } from "./support/fleetRef.ts"
 import { fetchRaw, json, type RawRequest, type RawResponse } from "./support/rawHttp.ts"
 
 const m1 = "2c7f2ad9a1d54b1c9d1e3f4a5b6c7d01"
@@ -85,6 +86,10 @@ layer(FleetServer.layer({ port: 0, tokenLimit: 3, agents: "off" }))("fleet's ans
       const response = yield* get("/fleet/v1/discovery")
       expect(response.status).toBe(200)
       expect(response.headers["content-type"]).toBe("application/json")
+      // fleetd stamps its build's `git describe`: the v1.0.0 release says v1.0.0.
+      expect(response.headers.server).toBe("fleetd/v1.0.0")
+      // Go's server chunks a body larger than its 2,048-byte buffer.
+      expect(response.headers["transfer-encoding"]).toBe("chunked")
       expect(createHash("sha1").update(response.body).digest("hex")).toBe("1c11f4f9696be193b36027650ef3e86d7bf49f49")
       expect(response.body).toContain('"rootUrl": "$ENDPOINT/"')
       const reference = path.resolve(import.meta.dirname, "../../shared/reference/fleet-discovery.json")
@@ -185,6 +190,34 @@ layer(FleetServer.layer({ port: 0, tokenLimit: 3, agents: "off" }))("fleet's ans
           400,
           "unable to decode body: json: cannot unmarshal number into Go struct field UnitOption.options.section of type string"
         )
+      )
+    })
+  )
+
+  it.effect("reads a body that is not UTF-8 as Go does: a bad byte is named as itself, and is U+FFFD in a string", () =>
+    Effect.gen(function* () {
+      yield* reseed({})
+      const server = yield* FleetServer.FleetServer
+      const send = (body: Uint8Array) =>
+        Effect.promise(() =>
+          exchange(server.url, { method: "PUT", path: "/fleet/v1/units/a.service", headers: json, body })
+        )
+      expect((yield* send(Buffer.from([0x7b, 0xff]))).body).toBe(
+        JSON.stringify({
+          error: {
+            code: 400,
+            message: "unable to decode body: invalid character 'ÿ' looking for beginning of object key string"
+          }
+        })
+      )
+      // Go replaces each bad byte (not each bad sequence) of a string with U+FFFD.
+      expect((yield* send(Buffer.from('{"name":"\xe2\x98x.service"}', "latin1"))).body).toBe(
+        JSON.stringify({
+          error: {
+            code: 400,
+            message: 'name in URL "a.service" differs from unit name in request body "\ufffd\ufffdx.service"'
+          }
+        })
       )
     })
   )

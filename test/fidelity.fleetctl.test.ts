@@ -6,7 +6,14 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { fleetctl, fleetctlSkipReason, normalizeFleetctl, type Pair, startPair } from "./support/fleetRef.ts"
+import {
+  fleetctl,
+  type FleetctlRun,
+  fleetctlSkipReason,
+  normalizeFleetctl,
+  type Pair,
+  startPair
+} from "./support/fleetRef.ts"
 import { clusterSeed } from "./support/fidelityScenarios.ts"
 
 const unitFiles: Record<string, string> = {
@@ -53,8 +60,16 @@ const commands: ReadonlyArray<ReadonlyArray<string>> = [
   ["list-unit-files", "--full"],
   ["list-units", "--full"],
   ["cat", "store.service"],
-  ["list-machines", "--full", "-l"]
+  ["list-machines", "--l"]
 ]
+
+// fleetctl works on the units of one command in parallel goroutines and prints as each finishes: the lines of these
+// commands come in any order, against fleet as against the local server.
+const concurrent = new Set(["submit", "load", "start", "stop", "unload", "destroy"])
+const inAnyOrder = (command: ReadonlyArray<string>, run: FleetctlRun): FleetctlRun =>
+  concurrent.has(command[0]!)
+    ? { ...run, stdout: run.stdout.split("\n").sort().join("\n"), stderr: run.stderr.split("\n").sort().join("\n") }
+    : run
 
 describe.skipIf(fleetctlSkipReason !== undefined)(
   `fidelity: fleetctl against fleet's own handler and the local server${fleetctlSkipReason === undefined ? "" : ` (skipped: ${fleetctlSkipReason})`}`,
@@ -81,8 +96,8 @@ describe.skipIf(fleetctlSkipReason !== undefined)(
         ])
         transcript.push({
           command: command.join(" "),
-          fleet: normalizeFleetctl(fromFleet),
-          local: normalizeFleetctl(fromLocal)
+          fleet: inAnyOrder(command, normalizeFleetctl(fromFleet)),
+          local: inAnyOrder(command, normalizeFleetctl(fromLocal))
         })
       }
       if (process.env.FIDELITY_TRANSCRIPT !== undefined)

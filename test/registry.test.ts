@@ -35,7 +35,7 @@ describe("registry", () => {
       registry,
       request("PUT", "/fleet/v1/units/a.service", '{"options":[{"section":"S","name":"n","value":"<&>"}]}')
     )
-    expect(created).toEqual({ status: 201, headers: { Server: "fleetd/1.0.0", "Content-Length": "0" }, body: "" })
+    expect(created).toEqual({ status: 201, headers: { Server: "fleetd/v1.0.0", "Content-Length": "0" }, body: "" })
     const fetched = App.handle(registry, request("GET", "/fleet/v1/units/a.service"))
     expect(fetched.body).toBe(
       '{"currentState":"inactive","desiredState":"inactive","name":"a.service",' +
@@ -45,7 +45,7 @@ describe("registry", () => {
     expect(App.handle(registry, request("HEAD", "/fleet/v1/units"))).toEqual({
       status: 405,
       headers: {
-        Server: "fleetd/1.0.0",
+        Server: "fleetd/v1.0.0",
         "Content-Type": "application/json",
         "Content-Length": String(methodError.length)
       },
@@ -83,7 +83,7 @@ describe("registry", () => {
     const full = '{"machines":[{"id":"m1"}]}'.length
     expect(listing.answer(request("GET", "/fleet/v1/machines"))).toEqual({
       status: 200,
-      headers: { Server: "fleetd/1.0.0", "Content-Type": "application/json", "Content-Length": String(full) },
+      headers: { Server: "fleetd/v1.0.0", "Content-Type": "application/json", "Content-Length": String(full) },
       sent: Buffer.from('{"machines":[{"id":"m1"}]}').subarray(0, Math.floor(full / 2))
     })
     const deleted = App.admit(fleet, "DELETE", "/fleet/v1/units/a.service")

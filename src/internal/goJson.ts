@@ -6,6 +6,7 @@
  * @since 0.1.0
  * @internal
  */
+import { isUtf8 } from "node:buffer"
 import * as Result from "effect/Result"
 
 /**
@@ -84,11 +85,61 @@ export const quoteRune = (char: string): string => "'" + quoteRuneBody(char.code
  */
 const quoteByte = (char: string): string => {
   const code = char.codePointAt(0)!
-  const byte = code < 0x80 ? code : Buffer.from(char, "utf8")[0]!
+  const byte = isEscapedByte(code) ? code - 0xdc00 : code < 0x80 ? code : Buffer.from(char, "utf8")[0]!
   if (byte === 0x27) return "'\\''"
   if (byte === 0x22) return "'\"'"
   const quoted = quote(String.fromCodePoint(byte))
   return "'" + quoted.slice(1, -1) + "'"
+}
+
+// A byte that is not valid UTF-8 is carried as a lone low surrogate U+DC80..U+DCFF (no valid UTF-8 decodes to one).
+const isEscapedByte = (code: number): boolean => code >= 0xdc80 && code <= 0xdcff
+
+const continuation = (byte: number | undefined): boolean => byte !== undefined && byte >= 0x80 && byte <= 0xbf
+
+/** The length of the valid UTF-8 sequence at `at` by Go's `utf8.DecodeRune` rules, or 0 when it is invalid. */
+const sequenceLength = (bytes: Uint8Array, at: number): number => {
+  const lead = bytes[at]!
+  if (lead < 0x80) return 1
+  const second = bytes[at + 1]
+  if (lead >= 0xc2 && lead <= 0xdf) return continuation(second) ? 2 : 0
+  if (lead >= 0xe0 && lead <= 0xef) {
+    const low = lead === 0xe0 ? 0xa0 : 0x80
+    const high = lead === 0xed ? 0x9f : 0xbf
+    return second !== undefined && second >= low && second <= high && continuation(bytes[at + 2]) ? 3 : 0
+  }
+  if (lead >= 0xf0 && lead <= 0xf4) {
+    const low = lead === 0xf0 ? 0x90 : 0x80
+    const high = lead === 0xf4 ? 0x8f : 0xbf
+    const ok = second !== undefined && second >= low && second <= high
+    return ok && continuation(bytes[at + 2]) && continuation(bytes[at + 3]) ? 4 : 0
+  }
+  return 0
+}
+
+/**
+ * A request body as Go's JSON decoder sees it: valid UTF-8 decoded, and each byte of an invalid sequence kept (as
+ * U+DC80..U+DCFF), so that a syntax error names the byte itself and a string turns each one into U+FFFD, as Go's do.
+ *
+ * @since 0.2.0
+ * @internal
+ */
+export const decodeBody = (bytes: Uint8Array): string => {
+  if (isUtf8(bytes)) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8")
+  let out = ""
+  let start = 0
+  let at = 0
+  while (at < bytes.length) {
+    const length = sequenceLength(bytes, at)
+    if (length > 0) {
+      at += length
+      continue
+    }
+    out += Buffer.from(bytes.subarray(start, at)).toString("utf8") + String.fromCharCode(0xdc00 + bytes[at]!)
+    at += 1
+    start = at
+  }
+  return out + Buffer.from(bytes.subarray(start)).toString("utf8")
 }
 
 class GoSyntaxError {

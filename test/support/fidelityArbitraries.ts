@@ -239,7 +239,16 @@ const headers = fc.oneof(
   }
 )
 
-const jsonish = fc.oneof(
+// Bytes that are often not UTF-8, sometimes around a JSON string.
+const bytes: fc.Arbitrary<string | Uint8Array> = fc.oneof(
+  fc.uint8Array({ maxLength: 12 }),
+  fc
+    .uint8Array({ minLength: 1, maxLength: 6 })
+    .map((inner) => Buffer.concat([Buffer.from('{"name":"'), inner, Buffer.from('.service"}')]))
+)
+
+const jsonish: fc.Arbitrary<string | Uint8Array> = fc.oneof(
+  { weight: 1, arbitrary: bytes },
   fc.constantFrom("", "{", "[]", "null", "{}", '{"options":"x"}', '{"options":[1]}', "tru", '{"name":1}', "[{}]"),
   fc.string({ unit: fc.constantFrom(...'{}[]":,0123456789.eE-+ truefalsnu\\aé'.split("")), maxLength: 20 })
 )

@@ -7,7 +7,12 @@ import type { Request, Scenario } from "./fleetRef.ts"
 const jsonType = ["Content-Type", "application/json"] as const
 
 export const get = (path: string): Request => ({ method: "GET", path })
-export const call = (method: string, path: string, body?: string, headers?: ReadonlyArray<string>): Request => ({
+export const call = (
+  method: string,
+  path: string,
+  body?: string | Uint8Array,
+  headers?: ReadonlyArray<string>
+): Request => ({
   method,
   path,
   ...(headers === undefined ? {} : { headers }),
@@ -310,6 +315,39 @@ export const scenarios = (limit: number): ReadonlyArray<Scenario> => [
       '{"\u017fection":1}',
       '{"options":[{"\u212aey":"x"}]}'
     ].map((body) => putRaw("a.service", body))
+  },
+  {
+    name: "PUT and PATCH: bodies that are not UTF-8",
+    requests: [
+      [0xff],
+      [0x7b, 0xff],
+      [0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d],
+      [0xc3, 0x28],
+      [0xe2, 0x98],
+      [0xed, 0xa0, 0x80],
+      [0xf4, 0x90, 0x80, 0x80],
+      [0xc0, 0xaf],
+      [0x80],
+      [0x1f],
+      [0x00]
+    ]
+      .flatMap((bytes) => [
+        call("PUT", "/fleet/v1/units/a.service", Buffer.from(bytes), jsonType),
+        call("PATCH", "/fleet/v1/machines", Buffer.from(bytes), jsonType)
+      ])
+      .concat([
+        // Inside strings every invalid byte is U+FFFD: the name differs from the path, and the message shows it.
+        call("PUT", "/fleet/v1/units/a.service", Buffer.from('{"name":"\xff\xe2\x98x.service"}', "latin1"), jsonType),
+        call("PUT", "/fleet/v1/units/a.service", Buffer.from('{"name":"\xed\xa0\x80"}', "latin1"), jsonType),
+        call(
+          "PUT",
+          "/fleet/v1/units/b.service",
+          Buffer.from('{"options":[{"section":"S\xff","name":"N\xc3(","value":"\xf0\x9f\x98"}]}', "latin1"),
+          jsonType
+        ),
+        get("/fleet/v1/units/b.service"),
+        call("PATCH", "/fleet/v1/machines", Buffer.from('[{"op":"a\xffdd"}]', "latin1"), jsonType)
+      ])
   },
   {
     name: "PUT: the name in the body and fleet's name rules",

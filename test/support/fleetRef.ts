@@ -39,24 +39,31 @@ const onPath = (name: string): string | undefined => {
 
 const referenceBin = path.resolve(repoRoot, "../shared/tools/fleet-ref/bin")
 
-/** Where the reference programs are, or why they are not. */
+const fromEnv = (name: string, fallback: () => string | undefined): string | undefined => {
+  // A variable that is set is the whole answer: a wrong path skips the suite rather than quietly using another binary.
+  const value = process.env[name]
+  return value === undefined || value === "" ? fallback() : executable(value)
+}
+
+/** Where the reference programs are (`FLEET_REFERENCE_SERVER`, `FLEET_REFERENCE_FLEETCTL`, `ETCD_BINARY` override). */
 export const binaries = (() => {
-  const envServer = process.env.FLEET_REFERENCE_SERVER
-  const server = executable(envServer) ?? executable(path.join(referenceBin, "fleet-api-testserver"))
-  const fleetctl =
-    executable(process.env.FLEET_REFERENCE_FLEETCTL) ??
-    (server === undefined ? undefined : executable(path.join(path.dirname(server), "fleetctl"))) ??
-    executable(path.join(referenceBin, "fleetctl"))
-  const etcd = executable(process.env.ETCD_BINARY) ?? onPath("etcd") ?? executable("/usr/bin/etcd")
+  const server = fromEnv("FLEET_REFERENCE_SERVER", () => executable(path.join(referenceBin, "fleet-api-testserver")))
+  const fleetctl = fromEnv(
+    "FLEET_REFERENCE_FLEETCTL",
+    () =>
+      (server === undefined ? undefined : executable(path.join(path.dirname(server), "fleetctl"))) ??
+      executable(path.join(referenceBin, "fleetctl"))
+  )
+  const etcd = fromEnv("ETCD_BINARY", () => onPath("etcd") ?? executable("/usr/bin/etcd"))
   return { server, fleetctl, etcd }
 })()
 
 /** Why the differential suite cannot run here, or `undefined` when it can. */
 export const skipReason: string | undefined =
   binaries.server === undefined
-    ? "fleet's reference API server is absent (set FLEET_REFERENCE_SERVER or provide ../shared/tools/fleet-ref/bin)"
+    ? "fleet's reference API server is absent (set FLEET_REFERENCE_SERVER, or put fleet-ref/bin in ../shared/tools)"
     : binaries.etcd === undefined
-      ? "etcd is absent (apt-get install etcd-server)"
+      ? "etcd is absent (apt-get install etcd-server, or set ETCD_BINARY)"
       : undefined
 
 /** Why the fleetctl comparison cannot run here, or `undefined`. */
@@ -270,12 +277,17 @@ export interface Request {
   readonly method: string
   readonly path: string
   readonly headers?: ReadonlyArray<string> | undefined
-  readonly body?: string | undefined
+  /** Text (sent as UTF-8) or exact bytes. */
+  readonly body?: string | Uint8Array | undefined
 }
 
 /** What is compared of an answer. */
 export interface Answer {
   readonly status: number
+  /** How the body was delimited: `Content-Length: N`, `chunked`, or neither (read to the close). */
+  readonly framing: string
+  /** The `Server` header, the reference build's `git describe` suffix cut (it says `v1.0.0-15-g45224983`). */
+  readonly server: string | undefined
   readonly contentType: string | undefined
   readonly location: string | undefined
   readonly body: string
@@ -330,22 +342,47 @@ export const exchange = (base: string, request: Request): Promise<Answer> =>
           res.on("end", () =>
             settle({
               status: res.statusCode ?? 0,
+              framing:
+                res.headers["transfer-encoding"] ??
+                (res.headers["content-length"] === undefined ? "none" : `length ${res.headers["content-length"]}`),
+              server: headerText(res.headers.server)?.replace(/^(fleetd\/v1\.0\.0)-\d+-g[0-9a-f]+$/, "$1"),
               contentType: headerText(res.headers["content-type"]),
               location: headerText(res.headers.location),
               body: Buffer.concat(chunks).toString("utf8")
             })
           )
           res.on("error", (error) =>
-            settle({ status: 0, contentType: undefined, location: undefined, body: `error: ${error.message}` })
+            settle({
+              status: 0,
+              framing: "",
+              server: undefined,
+              contentType: undefined,
+              location: undefined,
+              body: `error: ${error.message}`
+            })
           )
         }
       )
     } catch (error) {
       // node refuses some targets before sending anything; both servers then "answer" the same way
-      return settle({ status: -1, contentType: undefined, location: undefined, body: String(error) })
+      return settle({
+        status: -1,
+        framing: "",
+        server: undefined,
+        contentType: undefined,
+        location: undefined,
+        body: String(error)
+      })
     }
     req.on("error", (error) =>
-      settle({ status: 0, contentType: undefined, location: undefined, body: `connection: ${error.message}` })
+      settle({
+        status: 0,
+        framing: "",
+        server: undefined,
+        contentType: undefined,
+        location: undefined,
+        body: `connection: ${error.message}`
+      })
     )
     req.end(request.body)
   })
@@ -374,11 +411,15 @@ export const describeDifference = (difference: Difference): string => {
   const { local, reference, request } = difference
   const [fleetBody, localBody] = window(reference.body, local.body)
   const head = (answer: Answer) =>
-    `${answer.status} ${answer.contentType ?? "-"}${answer.location === undefined ? "" : ` -> ${answer.location}`}`
+    `${answer.status} [${answer.framing}] [${answer.server ?? "no Server"}] ${answer.contentType ?? "-"}${answer.location === undefined ? "" : ` -> ${answer.location}`}`
   return [
     `${difference.scenario} #${difference.index}: ${request.method} ${request.path}`,
     request.headers === undefined ? "" : `  headers: ${JSON.stringify(request.headers)}`,
-    request.body === undefined ? "" : `  body: ${JSON.stringify(request.body).slice(0, 400)}`,
+    request.body === undefined
+      ? ""
+      : typeof request.body === "string"
+        ? `  body: ${JSON.stringify(request.body).slice(0, 400)}`
+        : `  body bytes: ${Buffer.from(request.body).toString("hex").slice(0, 400)}`,
     `  fleet: ${head(reference)} ${fleetBody}`,
     `  local: ${head(local)} ${localBody}`
   ]
@@ -387,7 +428,12 @@ export const describeDifference = (difference: Difference): string => {
 }
 
 const same = (a: Answer, b: Answer): boolean =>
-  a.status === b.status && a.contentType === b.contentType && a.location === b.location && a.body === b.body
+  a.status === b.status &&
+  a.framing === b.framing &&
+  a.server === b.server &&
+  a.contentType === b.contentType &&
+  a.location === b.location &&
+  a.body === b.body
 
 /** A seed and the requests to send after it. */
 export interface Scenario {

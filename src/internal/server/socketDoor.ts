@@ -8,6 +8,7 @@
  * @internal
  */
 import * as http from "node:http"
+import * as GoJson from "../goJson.ts"
 import * as App from "./app.ts"
 import type { Cut } from "./faults.ts"
 import type { LocalFleet } from "./localFleet.ts"
@@ -151,7 +152,7 @@ export const listener =
             method,
             url,
             headers: collectHeaders(req.rawHeaders),
-            body: Buffer.concat(chunks).toString("utf8")
+            body: GoJson.decodeBody(Buffer.concat(chunks))
           }
           switch (plan._tag) {
             case "Respond":

@@ -41,12 +41,13 @@ export interface WireResponse {
 }
 
 /**
- * The `Server` header of every answer but the 503.
+ * The `Server` header of every answer but the 503: fleetd stamps `git describe` of its build, `v1.0.0` for the
+ * release (the reference build, 15 commits later, says `v1.0.0-15-g45224983`).
  *
  * @since 0.1.0
  * @internal
  */
-export const serverHeader = "fleetd/1.0.0"
+export const serverHeader = "fleetd/v1.0.0"
 
 /**
  * fleet's message while it cannot reach etcd.
@@ -88,7 +89,12 @@ export const respond = (
 ): WireResponse => {
   const all: Record<string, string> = server ? { Server: serverHeader, ...headers } : { ...headers }
   const bodyAllowed = status !== 204 && status !== 304 && !(status >= 100 && status < 200)
-  if (bodyAllowed) all["Content-Length"] = String(Buffer.byteLength(body))
+  const length = Buffer.byteLength(body)
+  // Go's server computes a Content-Length only for a body that fits its 2,048-byte buffer before chunking (larger
+  // ones go out chunked), and for HEAD only when the handler wrote something.
+  if (bodyAllowed && length <= 2048 && !(request.method === "HEAD" && length === 0)) {
+    all["Content-Length"] = String(length)
+  }
   return { status, headers: all, body: bodyAllowed && request.method !== "HEAD" ? body : "" }
 }
 
