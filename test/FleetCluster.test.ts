@@ -191,3 +191,13 @@ describe("units that fail", () => {
     }).pipe(Effect.provide(FleetTest.layer({ machines: 3 })))
   )
 })
+
+describe("README: scheduling, faults and the control port", () => {
+  it.effect("examples/readme/cluster.ts moves the unit off the lost machine", () =>
+    Effect.gen(function* () {
+      const { program } = yield* Effect.promise(() => import("../examples/readme/cluster.ts"))
+      const moved = yield* program
+      expect([moved.machineID, moved.currentState]).toEqual(["m2", "launched"])
+    })
+  )
+})

@@ -6,6 +6,7 @@ import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { Result } from "effect"
+import * as fc from "fast-check"
 import { quote } from "../src/internal/goJson.ts"
 import * as Engine from "../src/internal/server/engine.ts"
 import { isTemplate, validateName } from "../src/internal/unitRules.ts"
@@ -294,3 +295,95 @@ export const explain = (
     ...theirs.map((answer) => `step ${index} fleet: ${answer}`)
   ].join("\n")
 }
+
+// ---- generated scenarios ----------------------------------------------------------------------------------------
+
+const xfleet = (name: string, value: string): UnitFile.Option => ({ section: "X-Fleet", name, value })
+const service: UnitFile.Option = { section: "Service", name: "ExecStart", value: "/usr/bin/sleep 1d" }
+
+const machineIds = ["m1", "m2", "m3", "M9", "m10", "9a0e4b1c5d6e7f80"] as const
+const names = [
+  "a.service",
+  "b.service",
+  "db.service",
+  "web@1.service",
+  "web@2.service",
+  "web@.service",
+  "side@1.service",
+  "g.service"
+] as const
+
+const metadataArb = fc.dictionary(fc.constantFrom("role", "region", "disk"), fc.constantFrom("web", "db", "eu", "us"), {
+  maxKeys: 2
+})
+
+const optionArb: fc.Arbitrary<UnitFile.Option> = fc.oneof(
+  fc.constantFrom(...machineIds, "9a0e4b1c", "9a0e4b", "m").map((v) => xfleet("MachineID", v)),
+  fc
+    .constantFrom(
+      "role=web",
+      "role=db",
+      "region=eu",
+      '"role=web" "region=eu"',
+      "role=web region=eu",
+      "role=",
+      "role!=web",
+      "disk=ssd"
+    )
+    .map((v) => xfleet("MachineMetadata", v)),
+  fc.constantFrom(...names, "web@%i.service", "nope.service").map((v) => xfleet("MachineOf", v)),
+  fc
+    .constantFrom("web@*.service", "%p@*.service", "a.service b.service", "db*", "[ab].service", "[", "g.service", "*")
+    .map((v) => xfleet("Conflicts", v)),
+  fc.constantFrom("true", "yes", "y", "false", "1").map((v) => xfleet("Global", v)),
+  fc.constantFrom("a.service", "db.service", "web@*.service", "b*").map((v) => xfleet("Replaces", v))
+)
+
+const unitArb = (name: string): fc.Arbitrary<UnitIn> =>
+  fc.record({
+    name: fc.constant(name),
+    desiredState: fc.constantFrom("launched", "launched", "launched", "loaded", "inactive", ""),
+    options: fc.array(optionArb, { maxLength: 3 }).map((options) => [service, ...options])
+  })
+
+const unitsArb = fc
+  .uniqueArray(fc.constantFrom(...names), { minLength: 1, maxLength: 5 })
+  .chain((picked) => fc.tuple(...picked.map(unitArb)))
+
+const stepArb: fc.Arbitrary<StepIn> = fc.oneof(
+  fc.constantFrom(...machineIds).map((id): StepIn => ({ op: "removeMachine", id })),
+  fc
+    .record({ id: fc.constantFrom(...machineIds), metadata: metadataArb })
+    .map((machine): StepIn => ({ op: "addMachine", machine })),
+  unitsArb.map((units): StepIn => ({ op: "addUnits", units })),
+  fc.constantFrom(...names).chain((name) => unitArb(name).map((unit): StepIn => ({ op: "replaceUnit", unit }))),
+  fc
+    .record({ name: fc.constantFrom(...names), desiredState: fc.constantFrom("launched", "loaded", "inactive") })
+    .map((s): StepIn => ({ op: "setDesiredState", ...s })),
+  fc.constantFrom(...names).map((name): StepIn => ({ op: "destroyUnit", name })),
+  fc
+    .record({ id: fc.constantFrom(...machineIds), metadata: metadataArb })
+    .map((s): StepIn => ({ op: "setMetadata", ...s }))
+)
+
+/** Machines with metadata, units with every option alone and combined, and steps that change both. */
+export const scenarioArb = fc
+  .record({
+    machines: fc.uniqueArray(fc.record({ id: fc.constantFrom(...machineIds), metadata: metadataArb }), {
+      selector: (m) => m.id,
+      minLength: 1,
+      maxLength: 4
+    }),
+    units: unitsArb,
+    steps: fc.array(stepArb, { maxLength: 4 })
+  })
+  // setMetadata needs a machine the scenario has at that point
+  .map(({ machines, steps, units }) => {
+    const live = new Set<string>(machines.map((m) => m.id))
+    const kept = steps.filter((step) => {
+      if (step.op === "removeMachine") live.delete(step.id)
+      if (step.op === "addMachine") live.add(step.machine.id)
+      return step.op !== "setMetadata" || live.has(step.id)
+    })
+    return { machines, units, steps: kept }
+  })
