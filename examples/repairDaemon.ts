@@ -9,7 +9,7 @@
  * - leaves alone units fleet cannot place right now (after a machine loss, say): fleet places them when a machine
  *   that fits comes back.
  *
- * Passes run at start, whenever `Fleet.watchUnitStates` reports a change to one of its units, and every `resync`.
+ * Passes run at start, whenever `FleetWatch.watchUnitStates` reports a change to one of its units, and every `resync`.
  *
  * `node --conditions=effect-fleet-source examples/repairDaemon.ts` runs it. With `FLEETCTL_ENDPOINT` unset it
  * starts a local fleet of three machines and, to have something to repair, fails a unit, takes a machine down and
@@ -25,7 +25,7 @@ import * as Layer from "effect/Layer"
 import * as Runtime from "effect/Runtime"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
-import { Fleet, FleetControl, FleetServer, Unit } from "effect-fleet"
+import { Fleet, FleetControl, FleetServer, FleetWatch, Unit } from "effect-fleet"
 
 const option = (section: string, name: string, value: string) => new Unit.UnitOption({ section, name, value })
 
@@ -93,7 +93,7 @@ export const repairDaemon = (
     Effect.catch((error) => Effect.logWarning(`repair failed, will try again: ${error}`))
   )
   const triggers = Stream.merge(
-    Fleet.watchUnitStates({ interval: options.interval }).pipe(
+    FleetWatch.watchUnitStates({ interval: options.interval }).pipe(
       Stream.filter((change) => desired.has(change.state.name))
     ),
     Stream.fromEffectSchedule(Effect.void, Schedule.spaced(options.resync))
