@@ -155,6 +155,8 @@ export const scenarios = (limit: number): ReadonlyArray<Scenario> => [
       get("/fleet/v1/units/hello%2eservice"),
       get("/fleet/v1/units/web%401.service"),
       get("/fleet/v1/units/%C3%A9.service"),
+      get("//fleet/v1/units/%ff%C3%A9%e2%98.service?q=%ff"),
+      call("HEAD", "/fleet/./v1/units/%ff"),
       get("/fleet/v1/units/<script>.service"),
       get("http://example.com/fleet/v1/units"),
       get("http://example.com//fleet/v1/units")
@@ -383,6 +385,17 @@ export const scenarios = (limit: number): ReadonlyArray<Scenario> => [
       put("x@.path", { options: service }),
       put("x@.target", { options: service }),
       put("x@.socket", { options: service }),
+      // Escapes that are not UTF-8: Go keeps the bytes (and prints them as \xff in %q)
+      put("%ff.service", { options: service }),
+      put("a%ff.service", { name: "a.service", options: service }),
+      put("a%e2%98.service", { options: service }),
+      put(`${"%ff".repeat(200)}.service`, { options: service }),
+      put(`${"%ff".repeat(250)}.service`, { options: service }),
+      put("a.service%ff", { options: service }),
+      put("a.serv%c3%28ice", { options: service }),
+      get("/fleet/v1/units/%ff.service"),
+      del("%ff.service"),
+      get("/fleet/v1/state?unitName=%ff"),
       get("/fleet/v1/units")
     ]
   },
