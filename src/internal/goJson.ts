@@ -198,6 +198,20 @@ const isHex = (char: string | undefined): boolean => char !== undefined && /^[0-
 
 const unexpectedEof = "unexpected EOF"
 
+// Go's encoding/json scanner allows this many open arrays and objects.
+const maxNestingDepth = 10_000
+
+interface OpenArray {
+  readonly kind: "array"
+  readonly items: Array<Node>
+}
+
+interface OpenObject {
+  readonly kind: "object"
+  readonly entries: Array<readonly [string, Node]>
+  key: string
+}
+
 class Parser {
   readonly text: string
   index = 0
@@ -231,16 +245,85 @@ class Parser {
     return String.fromCodePoint(code)
   }
 
-  value(): Node {
+  /** The key of an object member and its colon; the cursor is on the key's opening quote (after spaces). */
+  key(): string {
     this.skipSpace()
-    const char = this.current()
+    const open = this.current()
+    if (open !== '"') this.fail(open, "looking for beginning of object key string")
+    this.index++
+    const key = this.string()
+    this.skipSpace()
+    const colon = this.current()
+    if (colon !== ":") this.fail(colon, "after object key")
+    this.index++
+    return key
+  }
+
+  /**
+   * One JSON value. Iterative, with Go's limit of 10,000 open arrays and objects, so that nesting deep enough to
+   * blow a recursive parser's stack gets Go's "exceeded max depth" instead.
+   */
+  value(): Node {
+    const open: Array<OpenArray | OpenObject> = []
+    for (;;) {
+      this.skipSpace()
+      const char = this.current()
+      let node: Node
+      if (char === "{" || char === "[") {
+        if (open.length + 1 > maxNestingDepth) this.fail(char, "exceeded max depth")
+        this.index++
+        this.skipSpace()
+        if (char === "{") {
+          if (this.current() === "}") {
+            this.index++
+            node = { kind: "object", entries: [] }
+          } else {
+            open.push({ kind: "object", entries: [], key: this.key() })
+            continue
+          }
+        } else if (this.current() === "]") {
+          this.index++
+          node = { kind: "array", items: [] }
+        } else {
+          open.push({ kind: "array", items: [] })
+          continue
+        }
+      } else node = this.scalar(char)
+      // Hand the finished value to the arrays and objects it closes, up to one that expects another.
+      for (;;) {
+        const parent = open[open.length - 1]
+        if (parent === undefined) return node
+        this.skipSpace()
+        const after = this.current()
+        if (parent.kind === "array") {
+          parent.items.push(node)
+          if (after === ",") {
+            this.index++
+            break
+          }
+          if (after !== "]") this.fail(after, "after array element")
+          this.index++
+          open.pop()
+          node = { kind: "array", items: parent.items }
+        } else {
+          parent.entries.push([parent.key, node])
+          if (after === ",") {
+            this.index++
+            parent.key = this.key()
+            break
+          }
+          if (after !== "}") this.fail(after, "after object key:value pair")
+          this.index++
+          open.pop()
+          node = { kind: "object", entries: parent.entries }
+        }
+      }
+    }
+  }
+
+  /** A string, literal or number starting with `char`. */
+  scalar(char: string): Node {
     switch (char) {
-      case "{":
-        this.index++
-        return this.object()
-      case "[":
-        this.index++
-        return this.array()
       case '"':
         this.index++
         return { kind: "string", value: this.string() }
@@ -253,61 +336,6 @@ class Parser {
     }
     if (char === "-" || isDigit(char)) return this.number()
     return this.fail(char, "looking for beginning of value")
-  }
-
-  object(): Node {
-    const entries: Array<readonly [string, Node]> = []
-    this.skipSpace()
-    if (this.current() === "}") {
-      this.index++
-      return { kind: "object", entries }
-    }
-    for (;;) {
-      this.skipSpace()
-      const open = this.current()
-      if (open !== '"') this.fail(open, "looking for beginning of object key string")
-      this.index++
-      const key = this.string()
-      this.skipSpace()
-      const colon = this.current()
-      if (colon !== ":") this.fail(colon, "after object key")
-      this.index++
-      entries.push([key, this.value()])
-      this.skipSpace()
-      const after = this.current()
-      if (after === ",") {
-        this.index++
-        continue
-      }
-      if (after === "}") {
-        this.index++
-        return { kind: "object", entries }
-      }
-      this.fail(after, "after object key:value pair")
-    }
-  }
-
-  array(): Node {
-    const items: Array<Node> = []
-    this.skipSpace()
-    if (this.current() === "]") {
-      this.index++
-      return { kind: "array", items }
-    }
-    for (;;) {
-      items.push(this.value())
-      this.skipSpace()
-      const after = this.current()
-      if (after === ",") {
-        this.index++
-        continue
-      }
-      if (after === "]") {
-        this.index++
-        return { kind: "array", items }
-      }
-      this.fail(after, "after array element")
-    }
   }
 
   string(): string {

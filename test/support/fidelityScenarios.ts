@@ -315,7 +315,13 @@ export const scenarios = (limit: number): ReadonlyArray<Scenario> => [
       "\u00e9",
       '{"a":"\u00e9',
       '{"\u017fection":1}',
-      '{"options":[{"\u212aey":"x"}]}'
+      '{"options":[{"\u212aey":"x"}]}',
+      // Go's scanner stops at 10,000 levels of nesting
+      "[".repeat(10_000) + "]".repeat(10_000),
+      "[".repeat(10_001) + "]".repeat(10_001),
+      '{"a":'.repeat(10_001) + "1" + "}".repeat(10_001),
+      `{"options":${"[".repeat(9_999)}`,
+      `{"options":[${"[".repeat(10_000)}`
     ].map((body) => putRaw("a.service", body))
   },
   {
@@ -583,6 +589,8 @@ export const scenarios = (limit: number): ReadonlyArray<Scenario> => [
       patch("null"),
       patch(""),
       patch("[{"),
+      patch("[".repeat(10_001)),
+      patch(`[{"value":${'{"value":'.repeat(10_000)}`),
       patch([null]),
       patch('[{"OP":"add","PATH":"/x/metadata/y","VALUE":{"VALUE":"z"}}]'),
       call("PATCH", "/fleet/v1/machines", JSON.stringify([]), ["Content-Type", "text/plain"]),
