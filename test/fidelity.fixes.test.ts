@@ -222,6 +222,36 @@ layer(FleetServer.layer({ port: 0, tokenLimit: 3, agents: "off" }))("fleet's ans
     })
   )
 
+  it.effect("keeps the bytes of a URL escape that is not UTF-8, as Go's strings do (length, %q, redirects)", () =>
+    Effect.gen(function* () {
+      yield* reseed({})
+      expect(answer(yield* put("a%ff.service", { name: "a.service", options: service }))).toEqual(
+        error(400, 'name in URL "a\\xff.service" differs from unit name in request body "a.service"')
+      )
+      // 200 bytes of name, not 600: the length is fine and the first bad byte is reported as U+FFFD.
+      expect(answer(yield* put(`${"%ff".repeat(200)}.service`, { options: service }))).toEqual(
+        error(400, "invalid character '\ufffd' in unit name")
+      )
+      const moved = yield* get("//fleet/v1/units/%ff.service")
+      expect([moved.status, moved.headers.location]).toEqual([301, "/fleet/v1/units/%FF.service"])
+    })
+  )
+
+  it.effect("stops at Go's 10,000 levels of JSON nesting with Go's message (and no stack overflow)", () =>
+    Effect.gen(function* () {
+      yield* reseed({})
+      const body = (depth: number) => "[".repeat(depth) + "]".repeat(depth)
+      const putBody = (text: string) =>
+        call({ method: "PUT", path: "/fleet/v1/units/a.service", headers: json, body: text })
+      expect(answer(yield* putBody(body(10_000)))).toEqual(
+        error(400, "unable to decode body: json: cannot unmarshal array into Go value of type schema.Unit")
+      )
+      expect(answer(yield* putBody(body(10_001)))).toEqual(
+        error(400, "unable to decode body: invalid character '[' exceeded max depth")
+      )
+    })
+  )
+
   it.effect("keeps '#' in the path and drops query pairs holding ';', as Go 1.19 does", () =>
     Effect.gen(function* () {
       yield* reseed({ states: [new UnitState({ name: "a.service", hash: "1".repeat(40), machineID: m1 })] })

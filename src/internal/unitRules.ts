@@ -7,7 +7,7 @@
  */
 import * as Result from "effect/Result"
 import * as UnitFile from "../UnitFile.ts"
-import { quote, quoteRune } from "./goJson.ts"
+import { byteLength, quote, quoteRune } from "./goJson.ts"
 import { isGoSpace } from "./unitFileLexer.ts"
 
 const unitNameMax = 256
@@ -36,7 +36,7 @@ const validNameChar = /^[A-Za-z0-9:\-_.\\@]$/
  * @internal
  */
 export const validateName = (name: string): string | undefined => {
-  const length = Buffer.byteLength(name)
+  const length = byteLength(name)
   if (length === 0) return "unit name cannot be empty"
   if (length > unitNameMax) return `unit name exceeds maximum length (${unitNameMax})`
   const dot = name.lastIndexOf(".")

@@ -372,7 +372,10 @@ const anyPath = fc.constantFrom(
   "/fleet/v1/./state",
   "/fleet/v1/units/../machines",
   "/nope",
-  "/fleet/v1/units/%zz"
+  "/fleet/v1/units/%zz",
+  "/fleet/v1/units/%ff.service",
+  "/fleet/v1/units/a%c3%28.service",
+  "//fleet/v1/units/%e2%98.service"
 )
 
 const anyMethod = fc

@@ -155,6 +155,8 @@ export const scenarios = (limit: number): ReadonlyArray<Scenario> => [
       get("/fleet/v1/units/hello%2eservice"),
       get("/fleet/v1/units/web%401.service"),
       get("/fleet/v1/units/%C3%A9.service"),
+      get("//fleet/v1/units/%ff%C3%A9%e2%98.service?q=%ff"),
+      call("HEAD", "/fleet/./v1/units/%ff"),
       get("/fleet/v1/units/<script>.service"),
       get("http://example.com/fleet/v1/units"),
       get("http://example.com//fleet/v1/units")
@@ -313,7 +315,13 @@ export const scenarios = (limit: number): ReadonlyArray<Scenario> => [
       "\u00e9",
       '{"a":"\u00e9',
       '{"\u017fection":1}',
-      '{"options":[{"\u212aey":"x"}]}'
+      '{"options":[{"\u212aey":"x"}]}',
+      // Go's scanner stops at 10,000 levels of nesting
+      "[".repeat(10_000) + "]".repeat(10_000),
+      "[".repeat(10_001) + "]".repeat(10_001),
+      '{"a":'.repeat(10_001) + "1" + "}".repeat(10_001),
+      `{"options":${"[".repeat(9_999)}`,
+      `{"options":[${"[".repeat(10_000)}`
     ].map((body) => putRaw("a.service", body))
   },
   {
@@ -383,6 +391,17 @@ export const scenarios = (limit: number): ReadonlyArray<Scenario> => [
       put("x@.path", { options: service }),
       put("x@.target", { options: service }),
       put("x@.socket", { options: service }),
+      // Escapes that are not UTF-8: Go keeps the bytes (and prints them as \xff in %q)
+      put("%ff.service", { options: service }),
+      put("a%ff.service", { name: "a.service", options: service }),
+      put("a%e2%98.service", { options: service }),
+      put(`${"%ff".repeat(200)}.service`, { options: service }),
+      put(`${"%ff".repeat(250)}.service`, { options: service }),
+      put("a.service%ff", { options: service }),
+      put("a.serv%c3%28ice", { options: service }),
+      get("/fleet/v1/units/%ff.service"),
+      del("%ff.service"),
+      get("/fleet/v1/state?unitName=%ff"),
       get("/fleet/v1/units")
     ]
   },
@@ -570,6 +589,8 @@ export const scenarios = (limit: number): ReadonlyArray<Scenario> => [
       patch("null"),
       patch(""),
       patch("[{"),
+      patch("[".repeat(10_001)),
+      patch(`[{"value":${'{"value":'.repeat(10_000)}`),
       patch([null]),
       patch('[{"OP":"add","PATH":"/x/metadata/y","VALUE":{"VALUE":"z"}}]'),
       call("PATCH", "/fleet/v1/machines", JSON.stringify([]), ["Content-Type", "text/plain"]),

@@ -152,7 +152,7 @@ export const listener =
             method,
             url,
             headers: collectHeaders(req.rawHeaders),
-            body: GoJson.decodeBody(Buffer.concat(chunks))
+            body: GoJson.decodeBytes(Buffer.concat(chunks))
           }
           switch (plan._tag) {
             case "Respond":
