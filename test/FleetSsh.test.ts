@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Redacted, Stream } from "effect"
 import { HttpClient } from "effect/http"
-import { execFileSync } from "node:child_process"
+import { execFileSync, spawn } from "node:child_process"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as http from "node:http"
@@ -383,6 +383,45 @@ describe.each(backends())("FleetSsh against $name", (backend) => {
           })
           expect(found).toContain(hostLine().key)
         })
+    )
+
+    it.effect("accept-new, 20 first connections at once in one process: one line", () =>
+      Effect.gen(function* () {
+        const file = path.join(sshd.dir, `kh-concurrent-${Date.now()}`, "known_hosts")
+        const layer = FleetSsh.layer(options(tcp, { knownHostsFile: file, strictHostKeyChecking: "accept-new" }))
+        yield* Effect.all(
+          Array.from({ length: 20 }, () => Layer.build(layer).pipe(Effect.scoped)),
+          { concurrency: "unbounded" }
+        )
+        const { type, key } = hostLine()
+        expect(fs.readFileSync(file, "utf8")).toBe(`[127.0.0.1]:${sshd.port} ${type} ${key}\n`)
+      })
+    )
+
+    it.live("accept-new, 4 processes making 5 first connections each at once: one line", () =>
+      Effect.gen(function* () {
+        const file = path.join(sshd.dir, `kh-processes-${Date.now()}`, "known_hosts")
+        const child = path.join(import.meta.dirname, "support", "acceptNewChild.ts")
+        const startAt = Date.now() + 2000
+        const args = [String(sshd.port), sshd.userKeyFile, file, "5", String(startAt)]
+        const exits = yield* Effect.promise(() =>
+          Promise.all(
+            Array.from(
+              { length: 4 },
+              () =>
+                new Promise<number | null>((resolve) =>
+                  spawn(process.execPath, [child, ...args], { stdio: ["ignore", "ignore", "inherit"] }).once(
+                    "exit",
+                    resolve
+                  )
+                )
+            )
+          )
+        )
+        expect(exits).toEqual([0, 0, 0, 0])
+        const { type, key } = hostLine()
+        expect(fs.readFileSync(file, "utf8")).toBe(`[127.0.0.1]:${sshd.port} ${type} ${key}\n`)
+      })
     )
 
     it.effect("accept-new still refuses a changed key and leaves the file alone", () =>

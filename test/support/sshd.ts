@@ -169,6 +169,8 @@ socket.on("close", () => process.exit(0))
       "AllowTcpForwarding yes",
       "AllowStreamLocalForwarding yes",
       "LogLevel ERROR",
+      // The concurrency tests open 20 connections at once; sshd's default drops unauthenticated ones past 10.
+      "MaxStartups 100",
       `SetEnv PATH=${bin}:/usr/local/bin:/usr/bin:/bin`,
       ""
     ].join("\n")
