@@ -27,7 +27,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
-import * as HttpClient from "effect/http/HttpClient"
+import type * as HttpClient from "effect/http/HttpClient"
 import * as Endpoint from "./Endpoint.ts"
 import { type APIError, type FleetError, type TransportError, ValueError } from "./FleetError.ts"
 import type { Machine } from "./Machine.ts"
@@ -142,6 +142,22 @@ const checkEndpoint = (
   )
 
 /**
+ * `Send` over the `HttpClient` in context. Effect's HTTP client modules are loaded here, on first use, so that
+ * importing `Fleet` (and `Fleet.layer`, which sends on undici directly) never loads them.
+ */
+const overHttpClient: Effect.Effect<(maxResponseBytes: number) => Send.Send, never, HttpClient.HttpClient> =
+  Effect.flatMap(
+    Effect.promise(() =>
+      Promise.all([import("effect/http/HttpClient"), import("./internal/client/overHttpClient.ts")])
+    ),
+    ([Http, Over]) =>
+      Effect.map(
+        Effect.service(Http.HttpClient),
+        (client) => (maxResponseBytes: number) => Over.sendWith(client, maxResponseBytes)
+      )
+  )
+
+/**
  * Builds the client over the `HttpClient` in context, without probing the endpoint. An invalid `maxResponseBytes`
  * fails with `ValueError`.
  *
@@ -152,8 +168,8 @@ export const make = (
   options: ClientOptions & { readonly baseUrl: string }
 ): Effect.Effect<FleetService, ValueError, HttpClient.HttpClient> =>
   Effect.flatMap(settingsOf(options), (settings) =>
-    Effect.map(Effect.service(HttpClient.HttpClient), (client) =>
-      Fleet.of(Operations.make(Request.makePipeline(Send.sendWith(client, settings.maxResponseBytes), settings)))
+    Effect.map(overHttpClient, (sendFor) =>
+      Fleet.of(Operations.make(Request.makePipeline(sendFor(settings.maxResponseBytes), settings)))
     )
   )
 
@@ -169,9 +185,9 @@ export const probe = (
   endpoint: string = baseUrl,
   timeout: Duration.Input = defaultTimeout
 ): Effect.Effect<void, ValueError, HttpClient.HttpClient> =>
-  Effect.flatMap(Effect.service(HttpClient.HttpClient), (client) =>
+  Effect.flatMap(overHttpClient, (sendFor) =>
     checkEndpoint(
-      Send.sendWith(client, Send.defaultMaxResponseBytes),
+      sendFor(Send.defaultMaxResponseBytes),
       baseUrl.replace(/\/+$/, ""),
       endpoint,
       Duration.fromInputUnsafe(timeout)
@@ -190,9 +206,7 @@ export const layerHttpClient = (
 ): Layer.Layer<Fleet, ValueError, HttpClient.HttpClient> =>
   Layer.effect(
     Fleet,
-    Effect.flatMap(Effect.service(HttpClient.HttpClient), (client) =>
-      connected(options, (maxResponseBytes) => Send.sendWith(client, maxResponseBytes))
-    )
+    Effect.flatMap(overHttpClient, (sendFor) => connected(options, sendFor))
   )
 
 /** The client over a transport's `Send`, after the probe unless `probe: false`. */

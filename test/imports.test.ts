@@ -72,7 +72,7 @@ describe("the import graph of src/", () => {
     expect(cycles(graph)).toEqual(["a.ts -> b.ts -> c.ts -> a.ts"])
   })
 
-  it("importing Fleet loads no SSH code, ssh2 or platform-node", async () => {
+  it("importing Fleet loads no SSH code, ssh2, platform-node or Effect's HTTP client", async () => {
     const script = `
       import { registerHooks } from "node:module"
       const loaded = []
@@ -94,5 +94,9 @@ describe("the import graph of src/", () => {
         /ssh2|FleetSsh|internal\/ssh\/|platform-node|FleetTransport/.test(url) && !url.endsWith("/tunnelFailure.ts")
     )
     expect(transportCode).toEqual([])
+    // Fleet.layer sends on undici directly: Effect's HTTP client is loaded only for Fleet.layerHttpClient (Schema
+    // itself loads the headers and URL parameter modules)
+    expect(loaded.filter((url) => /\/effect\/dist\/http\/(HttpClient|HttpBody)/.test(url))).toEqual([])
+    expect(loaded.some((url) => url.endsWith("/effect/dist/Schema.js"))).toBe(true)
   })
 })

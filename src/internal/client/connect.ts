@@ -8,14 +8,13 @@ import type * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as HttpClient from "effect/http/HttpClient"
 import type * as Ssh2 from "ssh2"
 import type * as Endpoint from "../../Endpoint.ts"
 import type { ValueError } from "../../FleetError.ts"
 import type * as FleetSsh from "../../FleetSsh.ts"
 import * as internalConfig from "./config.ts"
 import { sendOn } from "./dispatch.ts"
-import * as Send from "./send.ts"
+import type * as Send from "./send.ts"
 import { agentOptions, type PoolOptions, type TlsOptions } from "./tls.ts"
 import type * as Schedule from "effect/Schedule"
 import type * as Duration from "effect/Duration"
@@ -101,9 +100,10 @@ export const transport = (endpoint: Endpoint.Endpoint, options: LayerOptions): L
           tls: tlsOf(options),
           ...(options.ssh?.unixSocketMethod !== undefined ? { unixSocketMethod: options.ssh.unixSocketMethod } : {})
         })
-        const context = yield* Layer.build(layer)
-        const client = Context.get(context, HttpClient.HttpClient)
-        return Transport.of({ send: (maxResponseBytes) => Send.sendWith(client, maxResponseBytes) })
+        const Http = yield* Effect.promise(() => import("effect/http/HttpClient"))
+        const client = Context.get(yield* Layer.build(layer), Http.HttpClient)
+        const { sendWith } = yield* Effect.promise(() => import("./overHttpClient.ts"))
+        return Transport.of({ send: (maxResponseBytes) => sendWith(client, maxResponseBytes) })
       })
     )
   }
