@@ -76,8 +76,8 @@ export class Fleet extends Context.Service<Fleet, FleetService>()("effect-fleet/
 
 /**
  * Options of the client itself, whatever the transport: `timeout` (each request, default 60 seconds), `retry` (a
- * Schedule for transient failures, none by default; see {@link retrySchedule}) and `probe` (check the endpoint when
- * the layer is built, default true).
+ * Schedule for transient failures, none by default; see {@link retrySchedule}), `probe` (check the endpoint when
+ * the layer is built, default true) and `maxResponseBytes` (the largest response body accepted, default 32 MiB).
  *
  * @since 0.1.0
  * @category models
