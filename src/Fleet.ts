@@ -34,6 +34,7 @@ import type { Machine } from "./Machine.ts"
 import type { Unit } from "./Unit.ts"
 import type { UnitState } from "./UnitState.ts"
 import * as Connect from "./internal/client/connect.ts"
+import * as Lazy from "./internal/client/lazy.ts"
 import * as Operations from "./internal/client/operations.ts"
 import * as Request from "./internal/client/request.ts"
 import * as Send from "./internal/client/send.ts"
@@ -146,15 +147,8 @@ const checkEndpoint = (
  * importing `Fleet` (and `Fleet.layer`, which sends on undici directly) never loads them.
  */
 const overHttpClient: Effect.Effect<(maxResponseBytes: number) => Send.Send, never, HttpClient.HttpClient> =
-  Effect.flatMap(
-    Effect.promise(() =>
-      Promise.all([import("effect/http/HttpClient"), import("./internal/client/overHttpClient.ts")])
-    ),
-    ([Http, Over]) =>
-      Effect.map(
-        Effect.service(Http.HttpClient),
-        (client) => (maxResponseBytes: number) => Over.sendWith(client, maxResponseBytes)
-      )
+  Effect.flatMap(Lazy.overHttpClient, ({ HttpClient, sendWith }) =>
+    Effect.map(Effect.service(HttpClient), (client) => (maxResponseBytes: number) => sendWith(client, maxResponseBytes))
   )
 
 /**
