@@ -27,13 +27,14 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
-import * as HttpClient from "effect/http/HttpClient"
+import type * as HttpClient from "effect/http/HttpClient"
 import * as Endpoint from "./Endpoint.ts"
 import { type APIError, type FleetError, type TransportError, ValueError } from "./FleetError.ts"
 import type { Machine } from "./Machine.ts"
 import type { Unit } from "./Unit.ts"
 import type { UnitState } from "./UnitState.ts"
 import * as Connect from "./internal/client/connect.ts"
+import * as Lazy from "./internal/client/lazy.ts"
 import * as Operations from "./internal/client/operations.ts"
 import { hasCredentials, redactUrl } from "./internal/client/redact.ts"
 import * as Request from "./internal/client/request.ts"
@@ -77,8 +78,8 @@ export class Fleet extends Context.Service<Fleet, FleetService>()("effect-fleet/
 
 /**
  * Options of the client itself, whatever the transport: `timeout` (each request, default 60 seconds), `retry` (a
- * Schedule for transient failures, none by default; see {@link retrySchedule}) and `probe` (check the endpoint when
- * the layer is built, default true).
+ * Schedule for transient failures, none by default; see {@link retrySchedule}), `probe` (check the endpoint when
+ * the layer is built, default true) and `maxResponseBytes` (the largest response body accepted, default 32 MiB).
  *
  * @since 0.1.0
  * @category models
@@ -143,6 +144,15 @@ const checkEndpoint = (
 }
 
 /**
+ * `Send` over the `HttpClient` in context. Effect's HTTP client modules are loaded here, on first use, so that
+ * importing `Fleet` (and `Fleet.layer`, which sends on undici directly) never loads them.
+ */
+const overHttpClient: Effect.Effect<(maxResponseBytes: number) => Send.Send, never, HttpClient.HttpClient> =
+  Effect.flatMap(Lazy.overHttpClient, ({ HttpClient, sendWith }) =>
+    Effect.map(Effect.service(HttpClient), (client) => (maxResponseBytes: number) => sendWith(client, maxResponseBytes))
+  )
+
+/**
  * Builds the client over the `HttpClient` in context, without probing the endpoint. An invalid `maxResponseBytes`
  * fails with `ValueError`.
  *
@@ -153,8 +163,8 @@ export const make = (
   options: ClientOptions & { readonly baseUrl: string }
 ): Effect.Effect<FleetService, ValueError, HttpClient.HttpClient> =>
   Effect.flatMap(settingsOf(options), (settings) =>
-    Effect.map(Effect.service(HttpClient.HttpClient), (client) =>
-      Fleet.of(Operations.make(Request.makePipeline(Send.sendWith(client, settings.maxResponseBytes), settings)))
+    Effect.map(overHttpClient, (sendFor) =>
+      Fleet.of(Operations.make(Request.makePipeline(sendFor(settings.maxResponseBytes), settings)))
     )
   )
 
@@ -171,9 +181,9 @@ export const probe = (
   endpoint: string = baseUrl,
   timeout: Duration.Input = defaultTimeout
 ): Effect.Effect<void, ValueError, HttpClient.HttpClient> =>
-  Effect.flatMap(Effect.service(HttpClient.HttpClient), (client) =>
+  Effect.flatMap(overHttpClient, (sendFor) =>
     checkEndpoint(
-      Send.sendWith(client, Send.defaultMaxResponseBytes),
+      sendFor(Send.defaultMaxResponseBytes),
       baseUrl.replace(/\/+$/, ""),
       endpoint,
       Duration.fromInputUnsafe(timeout)
@@ -200,8 +210,7 @@ export const layerHttpClient = (
           message: `Invalid fleet base URL ${redactUrl(options.baseUrl)}: credentials in the URL are not supported`
         })
       }
-      const client = yield* Effect.service(HttpClient.HttpClient)
-      return yield* connected(options, (maxResponseBytes) => Send.sendWith(client, maxResponseBytes))
+      return yield* connected(options, yield* overHttpClient)
     })
   )
 

@@ -58,7 +58,7 @@ describe("the import graph of src/", () => {
     // the checker sees edges of every kind: a type-only import, a multi-line import and a dynamic import
     expect(graph.get("internal/client/watch.ts")).toContain("internal/client/service.ts")
     expect(graph.get("Fleet.ts")).toContain("FleetError.ts")
-    expect(graph.get("internal/client/connect.ts")).toContain("FleetSsh.ts")
+    expect(graph.get("internal/client/lazy.ts")).toContain("FleetSsh.ts")
     expect(cycles(graph)).toEqual([])
   })
 
@@ -72,7 +72,7 @@ describe("the import graph of src/", () => {
     expect(cycles(graph)).toEqual(["a.ts -> b.ts -> c.ts -> a.ts"])
   })
 
-  it("importing Fleet loads no SSH code, ssh2 or platform-node", async () => {
+  it("importing Fleet loads no SSH code, ssh2, platform-node or Effect's HTTP client", async () => {
     const script = `
       import { registerHooks } from "node:module"
       const loaded = []
@@ -94,5 +94,9 @@ describe("the import graph of src/", () => {
         /ssh2|FleetSsh|internal\/ssh\/|platform-node|FleetTransport/.test(url) && !url.endsWith("/tunnelFailure.ts")
     )
     expect(transportCode).toEqual([])
+    // Fleet.layer sends on undici directly: Effect's HTTP client is loaded only for Fleet.layerHttpClient (Schema
+    // itself loads the headers and URL parameter modules)
+    expect(loaded.filter((url) => /\/effect\/dist\/http\/(HttpClient|HttpBody)/.test(url))).toEqual([])
+    expect(loaded.some((url) => url.endsWith("/effect/dist/Schema.js"))).toBe(true)
   })
 })

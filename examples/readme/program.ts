@@ -2,7 +2,8 @@ import { NodeFileSystem, NodeRuntime } from "@effect/platform-node"
 import { Effect, Layer, Stream } from "effect"
 import { Fleet, Unit } from "effect-fleet"
 
-// FLEET_ENDPOINT=http://127.0.0.1:49153 UNIT_FILE=hello.service node program.ts
+// Where effect-fleet is installed: FLEET_ENDPOINT=http://127.0.0.1:49153 UNIT_FILE=hello.service node program.ts
+// In this repository, unbuilt: the same with npx node --conditions=effect-fleet-source examples/readme/program.ts
 const endpoint = process.env.FLEET_ENDPOINT ?? "unix:///var/run/fleet.sock"
 const unitFile = process.env.UNIT_FILE ?? "hello.service"
 

@@ -8,14 +8,14 @@ import type * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as HttpClient from "effect/http/HttpClient"
 import type * as Ssh2 from "ssh2"
 import type * as Endpoint from "../../Endpoint.ts"
 import type { ValueError } from "../../FleetError.ts"
 import type * as FleetSsh from "../../FleetSsh.ts"
 import * as internalConfig from "./config.ts"
+import * as Lazy from "./lazy.ts"
 import { sendOn } from "./dispatch.ts"
-import * as Send from "./send.ts"
+import type * as Send from "./send.ts"
 import { agentOptions, type PoolOptions, type TlsOptions } from "./tls.ts"
 import type * as Schedule from "effect/Schedule"
 import type * as Duration from "effect/Duration"
@@ -94,16 +94,16 @@ export const transport = (endpoint: Endpoint.Endpoint, options: LayerOptions): L
     return Layer.effect(
       Transport,
       Effect.gen(function* () {
-        const FleetSsh = yield* Effect.promise(() => import("../../FleetSsh.ts"))
+        const FleetSsh = yield* Lazy.fleetSsh
         const layer = FleetSsh.layerClient(sshClient, {
           ...pool,
           endpoint,
           tls: tlsOf(options),
           ...(options.ssh?.unixSocketMethod !== undefined ? { unixSocketMethod: options.ssh.unixSocketMethod } : {})
         })
-        const context = yield* Layer.build(layer)
-        const client = Context.get(context, HttpClient.HttpClient)
-        return Transport.of({ send: (maxResponseBytes) => Send.sendWith(client, maxResponseBytes) })
+        const { HttpClient, sendWith } = yield* Lazy.overHttpClient
+        const client = Context.get(yield* Layer.build(layer), HttpClient)
+        return Transport.of({ send: (maxResponseBytes) => sendWith(client, maxResponseBytes) })
       })
     )
   }
@@ -112,8 +112,8 @@ export const transport = (endpoint: Endpoint.Endpoint, options: LayerOptions): L
     return Layer.effect(
       Transport,
       Effect.gen(function* () {
-        const FleetSsh = yield* Effect.promise(() => import("../../FleetSsh.ts"))
-        const NodeHttpClient = yield* Effect.promise(() => import("@effect/platform-node/NodeHttpClient"))
+        const FleetSsh = yield* Lazy.fleetSsh
+        const NodeHttpClient = yield* Lazy.nodeHttpClient
         const layer = FleetSsh.layerDispatcher({ ...options.ssh, ...pool, tunnel, endpoint, tls: tlsOf(options) })
         return onDispatcher(Context.get(yield* Layer.build(layer), NodeHttpClient.Dispatcher))
       })
@@ -123,7 +123,7 @@ export const transport = (endpoint: Endpoint.Endpoint, options: LayerOptions): L
   return Layer.effect(
     Transport,
     Effect.gen(function* () {
-      const Undici = yield* Effect.promise(() => import("@effect/platform-node/Undici"))
+      const Undici = yield* Lazy.undici
       const agent = yield* Effect.acquireRelease(
         Effect.sync(() => new Undici.Agent(agentOptions(endpoint, options))),
         (agent) => Effect.promise(() => agent.destroy())

@@ -17,8 +17,11 @@ const isObject = (u: unknown): u is Json => typeof u === "object" && u !== null 
 
 const isState = (u: unknown): u is DesiredState => u === "launched" || u === "loaded" || u === "inactive"
 
-// A Schema.Class instance as its decoding leaves it: the class's prototype and the decoded fields as own properties.
-const instance = <A extends object>(prototype: A, fields: object): A => Object.assign(Object.create(prototype), fields)
+// A Schema.Class instance as its decoding leaves it is the class's prototype with the decoded fields as own
+// properties: each decoder fills a fresh one directly (and drops it when the input turns out not to be well-formed).
+const unitPrototype: Unit = Unit.prototype
+const statePrototype: UnitState = UnitState.prototype
+const machinePrototype: Machine = Machine.prototype
 
 /** An optional string field: absent stays absent, present must be a string. */
 const optionalString = (from: Json, key: string, to: Record<string, unknown>): boolean => {
@@ -29,7 +32,16 @@ const optionalString = (from: Json, key: string, to: Record<string, unknown>): b
   return true
 }
 
-const optionPrototype = UnitOption.prototype
+/** An optional desired or current state: absent stays absent, present must be one of fleet's three. */
+const optionalState = (from: Json, key: string, to: Record<string, unknown>): boolean => {
+  const value = from[key]
+  if (value === undefined) return !(key in from)
+  if (!isState(value)) return false
+  to[key] = value
+  return true
+}
+
+const optionPrototype: UnitOption = UnitOption.prototype
 
 const unitOption = (u: unknown): UnitOption | undefined => {
   if (!isObject(u)) return undefined
@@ -48,7 +60,7 @@ const unitOption = (u: unknown): UnitOption | undefined => {
 
 export const unit = (u: unknown): Unit | undefined => {
   if (!isObject(u)) return undefined
-  const fields: Record<string, unknown> = {}
+  const fields = Object.create(unitPrototype)
   if (!optionalString(u, "name", fields)) return undefined
   const options = u.options
   if (options === undefined) {
@@ -64,29 +76,25 @@ export const unit = (u: unknown): Unit | undefined => {
     }
     fields.options = decoded
   }
-  for (const key of ["desiredState", "currentState"] as const) {
-    const state = u[key]
-    if (state === undefined) {
-      if (key in u) return undefined
-    } else if (isState(state)) fields[key] = state
-    else return undefined
-  }
+  if (!optionalState(u, "desiredState", fields) || !optionalState(u, "currentState", fields)) return undefined
   if (!optionalString(u, "machineID", fields)) return undefined
-  return instance(Unit.prototype, fields)
+  return fields
 }
 
 const stateKeys = ["hash", "machineID", "systemdLoadState", "systemdActiveState", "systemdSubState"] as const
 
 export const unitState = (u: unknown): UnitState | undefined => {
   if (!isObject(u) || typeof u.name !== "string") return undefined
-  const fields: Record<string, unknown> = { name: u.name }
+  const fields = Object.create(statePrototype)
+  fields.name = u.name
   for (const key of stateKeys) if (!optionalString(u, key, fields)) return undefined
-  return instance(UnitState.prototype, fields)
+  return fields
 }
 
 export const machine = (u: unknown): Machine | undefined => {
   if (!isObject(u) || typeof u.id !== "string") return undefined
-  const fields: Record<string, unknown> = { id: u.id }
+  const fields = Object.create(machinePrototype)
+  fields.id = u.id
   if (!optionalString(u, "primaryIP", fields)) return undefined
   const metadata = u.metadata
   if (metadata !== undefined) {
@@ -100,7 +108,7 @@ export const machine = (u: unknown): Machine | undefined => {
     }
     fields.metadata = copy
   } else if ("metadata" in u) return undefined
-  return instance(Machine.prototype, fields)
+  return fields
 }
 
 /** A page whose items sit under `key`: `items` absent when the key is, as the page Schema decodes it. */
