@@ -14,7 +14,6 @@
  */
 import type { Agents as AgentMode } from "../../FleetControl.ts"
 import type { DesiredState } from "../../Unit.ts"
-import { compareBytes } from "../goJson.ts"
 import * as Engine from "./engine.ts"
 import type { MachineRecord, Storage, StoredUnit } from "./storage.ts"
 
@@ -121,23 +120,30 @@ export const simulated = (
   }
 
   const engineUnits = (): Array<Engine.EngineUnit> =>
-    Array.from(storage.allUnits(), (unit) => ({
+    storage.listUnits().map((unit) => ({
       name: unit.name,
       requirements: requirementsOf(unit),
       desiredState: unit.desiredState,
       target: unit.machineID
-    })).sort((a, b) => compareBytes(a.name, b.name))
+    }))
 
   const engineMachines = (): Array<Engine.EngineMachine> =>
     storage.listMachines().map((machine) => ({ id: machine.id, metadata: machine.metadata }))
 
-  /** Engine passes until one writes nothing (or a Replaces livelock is detected), written back to storage. */
-  const runEngine = (): void => {
-    const settled = Engine.settle(engineMachines(), engineUnits())
-    for (const [name, target] of settled.targets) {
-      const unit = storage.getUnit(name)
-      if (unit !== undefined && unit.machineID !== target) storage.putUnit({ ...unit, machineID: target })
-    }
+  /**
+   * Engine passes until one writes nothing (or a Replaces livelock is detected), written back to storage. Returns
+   * the units with their new targets.
+   */
+  const runEngine = (): ReadonlyArray<Engine.EngineUnit> => {
+    const units = engineUnits()
+    const settled = Engine.settle(engineMachines(), units)
+    return units.map((entry) => {
+      const target = settled.targets.get(entry.name)
+      if (target === entry.target) return entry
+      const unit = storage.getUnit(entry.name)!
+      storage.putUnit({ ...unit, machineID: target })
+      return { ...entry, target }
+    })
   }
 
   const publish = (name: string, machineID: string, hash: string, active: string, sub: string): void =>
@@ -205,15 +211,26 @@ export const simulated = (
     }
   }
 
-  const runAgents = (): void => {
-    const units = engineUnits()
-    for (const machine of engineMachines()) if (!down.has(machine.id)) runAgent(machine, units)
+  const runAgents = (units: ReadonlyArray<Engine.EngineUnit> = engineUnits()): void => {
+    // Each agent only looks at global units and the units scheduled to it.
+    const globals = units.filter((unit) => unit.requirements.global)
+    const byTarget = new Map<string, Array<Engine.EngineUnit>>()
+    for (const unit of units) {
+      if (unit.requirements.global || unit.target === undefined) continue
+      const list = byTarget.get(unit.target)
+      if (list === undefined) byTarget.set(unit.target, [unit])
+      else list.push(unit)
+    }
+    for (const machine of engineMachines()) {
+      if (down.has(machine.id)) continue
+      const mine = byTarget.get(machine.id) ?? []
+      runAgent(machine, globals.length === 0 ? mine : [...globals, ...mine])
+    }
   }
 
   const act = (): void => {
     if (mode !== "simulated") return
-    runEngine()
-    runAgents()
+    runAgents(runEngine())
   }
 
   /** The first periodic engine pass after `at`. */
