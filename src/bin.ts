@@ -8,6 +8,7 @@ import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import * as Cause from "effect/Cause"
 import { Command, Flag } from "effect/cli"
 import * as Console from "effect/Console"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
@@ -55,6 +56,35 @@ const controlPort = Flag.Int("control-port").pipe(
   Flag.optional
 )
 
+const duration = (name: string, description: string) =>
+  Flag.String(name).pipe(
+    Flag.withDescription(`${description} ("30 seconds", "500 millis", or milliseconds)`),
+    Flag.optional
+  )
+
+const reconcileInterval = duration("reconcile-interval", "The engine's periodic pass (default 2 seconds, as fleet's)")
+const machineTtl = duration(
+  "machine-ttl",
+  "How long a machine taken down stays listed (default 30 seconds, as fleet's)"
+)
+const unitStartTime = duration("unit-start-time", "How long a started unit is activating (default 0)")
+
+/** `30 seconds`, `500 millis`, `1500`: an Effect duration, or milliseconds. */
+const parseDuration = (
+  flag: string,
+  text: Option.Option<string>
+): Effect.Effect<Duration.Input | undefined, ValueError> => {
+  if (Option.isNone(text)) return Effect.succeed(undefined)
+  const value = text.value.trim()
+  if (/^\d+$/.test(value)) return Effect.succeed(Number(value))
+  const parsed = Duration.fromInput(value as Duration.Input)
+  return Option.isSome(parsed) && Duration.isFinite(parsed.value)
+    ? Effect.succeed(parsed.value)
+    : Effect.fail(
+        new ValueError({ message: `--${flag} must be a duration such as "30 seconds" or 1500, got ${value}` })
+      )
+}
+
 const maxBody = Flag.String("max-body").pipe(
   Flag.withDescription("Largest request body accepted, in bytes or with K, M, G (KiB, MiB, GiB); larger ones get 413"),
   Flag.withDefault("16M")
@@ -88,7 +118,20 @@ const usage = [
 
 const serve = Command.make(
   "serve",
-  { port, host, socket, tokenLimit, seed, agents, machines, controlPort, maxBody },
+  {
+    port,
+    host,
+    socket,
+    tokenLimit,
+    seed,
+    agents,
+    machines,
+    controlPort,
+    reconcileInterval,
+    machineTtl,
+    unitStartTime,
+    maxBody
+  },
   Effect.fn("effect-fleet.serve")(
     function* (flags) {
       const socketPath = Option.getOrUndefined(flags.socket)
@@ -97,6 +140,11 @@ const serve = Command.make(
       const server = yield* FleetServer.make({
         machines: Option.getOrElse(flags.machines, () => (seedFile === undefined ? 3 : 0)),
         controlPort: Option.getOrUndefined(flags.controlPort),
+        timing: {
+          reconcileInterval: yield* parseDuration("reconcile-interval", flags.reconcileInterval),
+          machineTtl: yield* parseDuration("machine-ttl", flags.machineTtl),
+          unitStartTime: yield* parseDuration("unit-start-time", flags.unitStartTime)
+        },
         port: tcpPort,
         host: flags.host,
         socketPath,

@@ -137,6 +137,35 @@ describe("FleetControl.layerRemote against an effect-fleet serve process", () =>
     }).pipe(Effect.scoped)
   )
 
+  it.live("a machine taken down leaves after --machine-ttl, and the engine moves its units on its next pass", () =>
+    Effect.gen(function* () {
+      const served = yield* serve("--control-port", "0", "--machine-ttl", "300 millis", "--reconcile-interval", "100")
+      yield* Effect.gen(function* () {
+        const control = yield* FleetControl.FleetControl
+        const first = (yield* Fleet.createUnit("a.service", sleeper)).machineID!
+        yield* control.machineDown(first)
+        expect((yield* Fleet.getUnit("a.service")).machineID).toBe(first)
+        let unit = yield* Fleet.getUnit("a.service")
+        for (let i = 0; i < 200 && (unit.machineID === first || unit.currentState !== "launched"); i++) {
+          yield* Effect.sleep("20 millis")
+          unit = yield* Fleet.getUnit("a.service")
+        }
+        expect(unit.machineID).not.toBe(first)
+        expect(unit.currentState).toBe("launched")
+      }).pipe(Effect.provide(Layer.merge(FleetControl.layerRemote(served.controlUrl!), Fleet.layer(served.url))))
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("refuses a timing flag that is not a duration", () =>
+    Effect.gen(function* () {
+      const failure = yield* Effect.flip(serve("--machine-ttl", "forever"))
+      expect(failure.message).toContain(
+        'effect-fleet serve: --machine-ttl must be a duration such as "30 seconds" or 1500, got forever'
+      )
+      expect(failure.message).toMatch(/^serve exited with 1/)
+    }).pipe(Effect.scoped)
+  )
+
   it.live("answers unknown routes, wrong methods and bad bodies plainly", () =>
     Effect.gen(function* () {
       const served = yield* serve("--control-port", "0")
