@@ -230,10 +230,12 @@ describe("engine: fleet's worked examples", () => {
 // ---- generated scenarios against fleet's real engine -------------------------------------------------------------
 
 const oracle = oraclePath()
+const skipReason =
+  oracle === undefined ? " (skipped: no fleet-engine-oracle in ../shared/tools/fleet-ref or $FLEET_REF)" : ""
 
 describe("engine against fleet's engine oracle", () => {
   it.skipIf(oracle === undefined)(
-    "places every unit of generated scenarios where fleet could (../shared/tools/fleet-ref absent: skipped)",
+    "places every unit of generated scenarios where fleet could" + skipReason,
     () => {
       const count = Number(process.env.ENGINE_SCENARIOS ?? 400)
       const seed = Number(process.env.ENGINE_SEED ?? 20261130)
