@@ -56,6 +56,11 @@ const controlPort = Flag.Int("control-port").pipe(
   Flag.optional
 )
 
+const controlSocket = Flag.String("control-socket").pipe(
+  Flag.withDescription("Serve the control surface on this unix socket too (removed on exit)"),
+  Flag.optional
+)
+
 const duration = (name: string, description: string) =>
   Flag.String(name).pipe(
     Flag.withDescription(`${description} ("30 seconds", "500 millis", or milliseconds)`),
@@ -111,8 +116,8 @@ const usage = [
   "in-memory fleet with simulated agents. Listens on http://HOST:PORT (default http://127.0.0.1:49153) and/or",
   "unix://PATH (--socket), printing `listening on http://HOST:PORT` and `listening on unix://PATH` once ready,",
   "after a line saying how many machines the fleet has and whether agents run. Without --seed it starts with three",
-  "machines (--machines N). --control-port serves the control surface (FleetControl.layerRemote talks to it) and",
-  "prints `control on http://HOST:PORT`.",
+  "machines (--machines N). --control-port and --control-socket serve the control surface (FleetControl.layerRemote",
+  "talks to it) and print `control on http://HOST:PORT` and `control on unix://PATH`.",
   "Stops on SIGINT or SIGTERM, removing its socket."
 ].join("\n  ")
 
@@ -127,6 +132,7 @@ const serve = Command.make(
     agents,
     machines,
     controlPort,
+    controlSocket,
     reconcileInterval,
     machineTtl,
     unitStartTime,
@@ -140,6 +146,7 @@ const serve = Command.make(
       const server = yield* FleetServer.make({
         machines: Option.getOrElse(flags.machines, () => (seedFile === undefined ? 3 : 0)),
         controlPort: Option.getOrUndefined(flags.controlPort),
+        controlSocketPath: Option.getOrUndefined(flags.controlSocket),
         timing: {
           reconcileInterval: yield* parseDuration("reconcile-interval", flags.reconcileInterval),
           machineTtl: yield* parseDuration("machine-ttl", flags.machineTtl),
@@ -156,7 +163,8 @@ const serve = Command.make(
       const count = (yield* server.control.snapshot).machines.length
       const agentsLine = flags.agents === "simulated" ? "agents simulated" : "agents off (nothing is scheduled)"
       yield* Console.log(`local fleet: ${count} machine${count === 1 ? "" : "s"}, ${agentsLine}`)
-      if (server.controlUrl !== undefined) yield* Console.log(`control on ${server.controlUrl}`)
+      if (Option.isSome(flags.controlPort)) yield* Console.log(`control on ${server.controlUrl}`)
+      if (Option.isSome(flags.controlSocket)) yield* Console.log(`control on unix://${flags.controlSocket.value}`)
       if (server.port !== undefined) yield* Console.log(`listening on ${server.url}`)
       if (server.socketPath !== undefined) yield* Console.log(`listening on unix://${server.socketPath}`)
       return yield* Effect.never

@@ -1,4 +1,6 @@
 import { spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -154,6 +156,28 @@ describe("FleetControl.layerRemote against an effect-fleet serve process", () =>
         expect(unit.currentState).toBe("launched")
       }).pipe(Effect.provide(Layer.merge(FleetControl.layerRemote(served.controlUrl!), Fleet.layer(served.url))))
     }).pipe(Effect.scoped)
+  )
+
+  it.live("serves the control surface on a unix socket too, and removes it on exit", () =>
+    Effect.gen(function* () {
+      const socket = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "effect-fleet-control-")), "control.sock")
+      yield* Effect.gen(function* () {
+        const served = yield* serve("--control-socket", socket, "--machines", "2")
+        expect(served.controlUrl).toBe(`unix://${socket}`)
+        yield* Effect.gen(function* () {
+          const control = yield* FleetControl.FleetControl
+          const [first] = (yield* control.snapshot).machines
+          yield* control.machineDown(first!.id, { immediately: true })
+          expect((yield* Stream.runCollect(Fleet.listMachines())).map((m) => m.id)).toEqual([
+            (yield* control.snapshot).machines[0]!.id
+          ])
+          const refused = yield* Effect.flip(control.failUnit("nope.service"))
+          expect(refused.message).toBe("unit nope.service does not exist")
+        }).pipe(Effect.provide(Layer.merge(FleetControl.layerRemote(served.controlUrl!), Fleet.layer(served.url))))
+      }).pipe(Effect.scoped)
+      for (let i = 0; i < 250 && fs.existsSync(socket); i++) yield* Effect.sleep("20 millis")
+      expect(fs.existsSync(socket)).toBe(false)
+    })
   )
 
   it.live("refuses a timing flag that is not a duration", () =>
