@@ -185,6 +185,45 @@ describe("FleetServer request limits", () => {
   })
 })
 
+describe("FleetServer against malformed bodies", () => {
+  it.live(
+    "answers each in fleet's error shape and serves on: nesting a million deep, bad UTF-8, cut JSON, binary",
+    () =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const server = yield* FleetServer.make({ port: 0 })
+          const target = { _tag: "Tcp", port: server.port! } as const
+          const deep = "[".repeat(1_000_000) + "]".repeat(1_000_000)
+          const bodies = [
+            ["PUT", "/fleet/v1/units/a.service", deep],
+            ["PATCH", "/fleet/v1/machines", deep],
+            ["PUT", "/fleet/v1/units/a.service", '{"name":"\udcff\ud800","options":[{"section":"\u0000'],
+            [
+              "PUT",
+              "/fleet/v1/units/a.service",
+              Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31]).toString("latin1")
+            ],
+            ["PATCH", "/fleet/v1/machines", '[{"op":"add","path":"/m1/metadata/k","value":{"value":'],
+            [
+              "PUT",
+              "/fleet/v1/units/a.service",
+              String.fromCharCode(...Array.from({ length: 4096 }, (_, i) => i % 256))
+            ]
+          ] as const
+          for (const [method, path, body] of bodies) {
+            const answer = yield* Effect.promise(() => fetchRaw(target, { method, path, headers: json, body }))
+            // Whatever fleet would say (a 400 with Go's message, or a 500), it says it as fleet does.
+            expect(answer.status, `${method} ${path} ${body.slice(0, 20)}`).toBeGreaterThanOrEqual(400)
+            expect(JSON.parse(answer.body)).toMatchObject({ error: { code: answer.status } })
+          }
+          const units = yield* Effect.promise(() => getUnits(server.port!))
+          expect([units.status, units.body]).toEqual([200, "{}"])
+        })
+        // Some of these may be defects (logged); this test is about the answers, so it keeps the log quiet.
+      ).pipe(Effect.provide(Logger.layer([])))
+  )
+})
+
 describe("FleetServer handler failures", () => {
   it.live("a defect inside a handler answers 500 in fleet's shape, is reported, and the server serves on", () =>
     Effect.scoped(
