@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as HttpClientRequest from "effect/http/HttpClientRequest"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/testing/TestClock"
 import * as Fleet from "../src/Fleet.ts"
@@ -199,5 +200,52 @@ describe("README: scheduling, faults and the control port", () => {
       const moved = yield* program
       expect([moved.machineID, moved.currentState]).toEqual(["m2", "launched"])
     })
+  )
+})
+
+describe("fleet's own PATCH /machines", () => {
+  it.effect(
+    "a metadata PATCH moves units that no longer fit on the next engine pass; global units follow at once",
+    () =>
+      Effect.gen(function* () {
+        const { control, httpClient } = yield* FleetTest.makeHttpClient({ seed: { machines } })
+        const send = (method: "PATCH" | "PUT" | "GET", path: string, body?: unknown) =>
+          Effect.gen(function* () {
+            let request = HttpClientRequest.make(method)(`http://fleet.test/fleet/v1${path}`)
+            if (body !== undefined)
+              request = HttpClientRequest.bodyText(request, JSON.stringify(body), "application/json")
+            const response = yield* httpClient.execute(request)
+            return { status: response.status, json: JSON.parse((yield* response.text) || "null") }
+          })
+        const options = (...xfleet: ReadonlyArray<readonly [string, string]>) => [
+          { section: "Service", name: "ExecStart", value: "/usr/bin/sleep 1d" },
+          ...xfleet.map(([name, value]) => ({ section: "X-Fleet", name, value }))
+        ]
+        yield* send("PUT", "/units/db.service", {
+          desiredState: "launched",
+          options: options(["MachineMetadata", "role=db"])
+        })
+        yield* send("PUT", "/units/g.service", {
+          desiredState: "launched",
+          options: options(["Global", "true"], ["MachineMetadata", "role=db"])
+        })
+        const where = Effect.map(send("GET", "/units/db.service"), (r) => r.json.machineID)
+        const globalOn = Effect.map(send("GET", "/state?unitName=g.service"), (r) =>
+          (r.json.states ?? []).map((s: { machineID: string }) => s.machineID)
+        )
+        expect([yield* where, yield* globalOn]).toEqual(["m3", ["m3"]])
+        const patched = yield* send("PATCH", "/machines", [
+          { op: "replace", path: "/m3/metadata/role", value: { value: "web" } },
+          { op: "replace", path: "/m1/metadata/role", value: { value: "db" } }
+        ])
+        expect(patched.status).toBe(204)
+        expect([yield* where, yield* globalOn]).toEqual(["m3", ["m1"]])
+        yield* TestClock.adjust("2 seconds")
+        expect(yield* where).toBe("m1")
+        expect((yield* control.snapshot).states.map((s) => `${s.name}@${s.machineID}`)).toEqual([
+          "db.service@m1",
+          "g.service@m1"
+        ])
+      })
   )
 })
