@@ -110,6 +110,8 @@ describe("machines that leave, come back and change", () => {
       expect((yield* placement)["db.service"]).toBe("m4")
       const error = yield* Effect.flip(c.machineDown("nope"))
       expect(error.message).toBe("no machine nope")
+      const unnamed = yield* Effect.flip(c.machineUp(""))
+      expect(unnamed.message).toBe("a machine needs an ID")
     }).pipe(Effect.provide(testLayer()))
   )
 

@@ -9,6 +9,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Fleet from "../src/Fleet.ts"
 import * as FleetControl from "../src/FleetControl.ts"
+import * as FleetServer from "../src/FleetServer.ts"
 import { Machine } from "../src/Machine.ts"
 import * as Unit from "../src/Unit.ts"
 
@@ -178,6 +179,13 @@ describe("FleetControl.layerRemote against an effect-fleet serve process", () =>
       for (let i = 0; i < 250 && fs.existsSync(socket); i++) yield* Effect.sleep("20 millis")
       expect(fs.existsSync(socket)).toBe(false)
     })
+  )
+
+  it.effect("FleetServer refuses a control port out of range", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(FleetServer.make({ port: 0, controlPort: 70000 }))
+      expect(error.message).toBe("controlPort must be a whole number from 0 to 65535, got 70000")
+    }).pipe(Effect.scoped)
   )
 
   it.live("refuses a timing flag that is not a duration", () =>
