@@ -320,7 +320,10 @@ export const simulated = (
       mode = next
       act()
     },
-    unitChanged: act,
+    unitChanged: (name) => {
+      if (storage.getUnit(name) === undefined) requirements.delete(name)
+      act()
+    },
     reconcile,
     isRunning: (unit) =>
       mode === "simulated" && unit.machineID !== undefined && heartbeats.get(unit.name) === unit.machineID,
