@@ -156,6 +156,8 @@ export interface RequestRecord {
  * - `machineTtl` (30 seconds, fleet's `agent_ttl`): a machine that goes down disappears this long after its last
  *   heartbeat; its units are then moved by the next periodic pass.
  * - `unitStartTime` (0): how long a started unit stays `activating`/`start` before it is `active`/`running`.
+ * - `agentReconcileInterval` (5 seconds, fleet's agent reconcile): when the agents notice a machine's metadata change
+ *   (the global units that now apply, or no longer do, on it).
  *
  * @since 0.2.0
  * @category models
@@ -164,6 +166,7 @@ export interface Timing {
   readonly reconcileInterval?: Duration.Input | undefined
   readonly machineTtl?: Duration.Input | undefined
   readonly unitStartTime?: Duration.Input | undefined
+  readonly agentReconcileInterval?: Duration.Input | undefined
 }
 
 /**

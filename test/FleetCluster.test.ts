@@ -206,48 +206,53 @@ describe("README: scheduling, faults and the control port", () => {
 })
 
 describe("fleet's own PATCH /machines", () => {
-  it.effect(
-    "a metadata PATCH moves units that no longer fit on the next engine pass; global units follow at once",
-    () =>
-      Effect.gen(function* () {
-        const { control, httpClient } = yield* FleetTest.makeHttpClient({ seed: { machines } })
-        const send = (method: "PATCH" | "PUT" | "GET", path: string, body?: unknown) =>
-          Effect.gen(function* () {
-            let request = HttpClientRequest.make(method)(`http://fleet.test/fleet/v1${path}`)
-            if (body !== undefined)
-              request = HttpClientRequest.bodyText(request, JSON.stringify(body), "application/json")
-            const response = yield* httpClient.execute(request)
-            return { status: response.status, json: JSON.parse((yield* response.text) || "null") }
-          })
-        const options = (...xfleet: ReadonlyArray<readonly [string, string]>) => [
-          { section: "Service", name: "ExecStart", value: "/usr/bin/sleep 1d" },
-          ...xfleet.map(([name, value]) => ({ section: "X-Fleet", name, value }))
-        ]
-        yield* send("PUT", "/units/db.service", {
-          desiredState: "launched",
-          options: options(["MachineMetadata", "role=db"])
+  it.effect("a metadata PATCH moves units on the next engine pass, global units on the agents' next reconcile", () =>
+    Effect.gen(function* () {
+      const { control, httpClient } = yield* FleetTest.makeHttpClient({ seed: { machines } })
+      const send = (method: "PATCH" | "PUT" | "GET", path: string, body?: unknown) =>
+        Effect.gen(function* () {
+          let request = HttpClientRequest.make(method)(`http://fleet.test/fleet/v1${path}`)
+          if (body !== undefined)
+            request = HttpClientRequest.bodyText(request, JSON.stringify(body), "application/json")
+          const response = yield* httpClient.execute(request)
+          return { status: response.status, json: JSON.parse((yield* response.text) || "null") }
         })
-        yield* send("PUT", "/units/g.service", {
-          desiredState: "launched",
-          options: options(["Global", "true"], ["MachineMetadata", "role=db"])
-        })
-        const where = Effect.map(send("GET", "/units/db.service"), (r) => r.json.machineID)
-        const globalOn = Effect.map(send("GET", "/state?unitName=g.service"), (r) =>
-          (r.json.states ?? []).map((s: { machineID: string }) => s.machineID)
-        )
-        expect([yield* where, yield* globalOn]).toEqual(["m3", ["m3"]])
-        const patched = yield* send("PATCH", "/machines", [
-          { op: "replace", path: "/m3/metadata/role", value: { value: "web" } },
-          { op: "replace", path: "/m1/metadata/role", value: { value: "db" } }
-        ])
-        expect(patched.status).toBe(204)
-        expect([yield* where, yield* globalOn]).toEqual(["m3", ["m1"]])
-        yield* TestClock.adjust("2 seconds")
-        expect(yield* where).toBe("m1")
-        expect((yield* control.snapshot).states.map((s) => `${s.name}@${s.machineID}`)).toEqual([
-          "db.service@m1",
-          "g.service@m1"
-        ])
+      const options = (...xfleet: ReadonlyArray<readonly [string, string]>) => [
+        { section: "Service", name: "ExecStart", value: "/usr/bin/sleep 1d" },
+        ...xfleet.map(([name, value]) => ({ section: "X-Fleet", name, value }))
+      ]
+      yield* send("PUT", "/units/db.service", {
+        desiredState: "launched",
+        options: options(["MachineMetadata", "role=db"])
       })
+      yield* send("PUT", "/units/g.service", {
+        desiredState: "launched",
+        options: options(["Global", "true"], ["MachineMetadata", "role=db"])
+      })
+      const where = Effect.map(send("GET", "/units/db.service"), (r) => r.json.machineID)
+      const globalOn = Effect.map(send("GET", "/state?unitName=g.service"), (r) =>
+        (r.json.states ?? []).map((s: { machineID: string }) => s.machineID)
+      )
+      expect([yield* where, yield* globalOn]).toEqual(["m3", ["m3"]])
+      const patched = yield* send("PATCH", "/machines", [
+        { op: "replace", path: "/m3/metadata/role", value: { value: "web" } },
+        { op: "replace", path: "/m1/metadata/role", value: { value: "db" } }
+      ])
+      expect(patched.status).toBe(204)
+      expect([yield* where, yield* globalOn]).toEqual(["m3", ["m3"]])
+      // the engine's pass moves db.service; that write wakes every agent, which then reads the new metadata
+      yield* TestClock.adjust("2 seconds")
+      expect([yield* where, yield* globalOn]).toEqual(["m1", ["m1"]])
+      expect((yield* control.snapshot).states.map((s) => `${s.name}@${s.machineID}`)).toEqual([
+        "db.service@m1",
+        "g.service@m1"
+      ])
+      // a change that moves no unit reaches the agents on their own reconcile (every 5 seconds)
+      yield* send("PATCH", "/machines", [{ op: "add", path: "/m2/metadata/role", value: { value: "db" } }])
+      yield* TestClock.adjust("2 seconds")
+      expect(yield* globalOn).toEqual(["m1"])
+      yield* TestClock.adjust("3 seconds")
+      expect(yield* globalOn).toEqual(["m1", "m2"])
+    })
   )
 })

@@ -72,6 +72,10 @@ const machineTtl = duration(
   "How long a machine taken down stays listed (default 30 seconds, as fleet's)"
 )
 const unitStartTime = duration("unit-start-time", "How long a started unit is activating (default 0)")
+const agentReconcileInterval = duration(
+  "agent-reconcile-interval",
+  "The agents' periodic reconcile, when they notice metadata changes (default 5 seconds, as fleet's)"
+)
 
 /** `30 seconds`, `500 millis`, `1500`: an Effect duration, or milliseconds. */
 const parseDuration = (
@@ -141,6 +145,7 @@ export const serve = Command.make(
     reconcileInterval,
     machineTtl,
     unitStartTime,
+    agentReconcileInterval,
     maxBody
   },
   Effect.fn("effect-fleet.serve")(
@@ -157,7 +162,8 @@ export const serve = Command.make(
         timing: {
           reconcileInterval: yield* parseDuration("reconcile-interval", flags.reconcileInterval),
           machineTtl: yield* parseDuration("machine-ttl", flags.machineTtl),
-          unitStartTime: yield* parseDuration("unit-start-time", flags.unitStartTime)
+          unitStartTime: yield* parseDuration("unit-start-time", flags.unitStartTime),
+          agentReconcileInterval: yield* parseDuration("agent-reconcile-interval", flags.agentReconcileInterval)
         },
         port: tcpPort,
         host: flags.host,

@@ -30,6 +30,11 @@ export interface Timing {
   readonly machineTtl: number
   /** How long a started unit is `activating` before it is `active`. */
   readonly unitStartTime: number
+  /**
+   * The agents' periodic reconcile (fleet's agent `reconcileInterval`, 5 s): when they notice a metadata change
+   * (which global units apply to their machine). Unit changes reach them at once.
+   */
+  readonly agentReconcileInterval: number
 }
 
 /**
@@ -38,7 +43,12 @@ export interface Timing {
  * @since 0.2.0
  * @internal
  */
-export const defaultTiming: Timing = { reconcileInterval: 2_000, machineTtl: 30_000, unitStartTime: 0 }
+export const defaultTiming: Timing = {
+  reconcileInterval: 2_000,
+  machineTtl: 30_000,
+  unitStartTime: 0,
+  agentReconcileInterval: 5_000
+}
 
 /**
  * What the rest of the local fleet asks of its agents. Methods returning `string | undefined` return a message
@@ -63,7 +73,7 @@ export interface Agents {
   readonly isRunning: (unit: StoredUnit) => boolean
   /** Catches up to `now` (milliseconds, by the fleet's clock). */
   readonly advance: (now: number) => void
-  /** After machine metadata changed (`PATCH /machines`): agents at once, the engine on its next periodic pass. */
+  /** After machine metadata changed (`PATCH /machines`): the engine and the agents on their next periodic passes. */
   readonly machinesChanged: () => void
   readonly machineDown: (id: string, immediately: boolean) => string | undefined
   readonly machineUp: (machine: MachineRecord | string) => string | undefined
@@ -109,6 +119,7 @@ export const simulated = (
   const gone = new Map<string, MachineRecord>()
   let starting: Array<Starting> = []
   let passDue: number | undefined
+  let agentsDue: number | undefined
   const requirements = new Map<string, { readonly hash: string; readonly requirements: Engine.Requirements }>()
 
   const requirementsOf = (unit: StoredUnit): Engine.Requirements => {
@@ -134,16 +145,19 @@ export const simulated = (
    * Engine passes until one writes nothing (or a Replaces livelock is detected), written back to storage. Returns
    * the units with their new targets.
    */
-  const runEngine = (): ReadonlyArray<Engine.EngineUnit> => {
+  const runEngine = (): { readonly units: ReadonlyArray<Engine.EngineUnit>; readonly wrote: boolean } => {
     const units = engineUnits()
     const settled = Engine.settle(engineMachines(), units)
-    return units.map((entry) => {
+    let wrote = false
+    const after = units.map((entry) => {
       const target = settled.targets.get(entry.name)
       if (target === entry.target) return entry
+      wrote = true
       const unit = storage.getUnit(entry.name)!
       storage.putUnit({ ...unit, machineID: target })
       return { ...entry, target }
     })
+    return { units: after, wrote }
   }
 
   const publish = (name: string, machineID: string, hash: string, active: string, sub: string): void =>
@@ -230,18 +244,28 @@ export const simulated = (
 
   const act = (): void => {
     if (mode !== "simulated") return
-    runAgents(runEngine())
+    runAgents(runEngine().units)
   }
 
-  /** The first periodic engine pass after `at`. */
-  const nextTick = (at: number): number =>
-    timing.reconcileInterval <= 0
-      ? at
-      : origin + (Math.floor((at - origin) / timing.reconcileInterval) + 1) * timing.reconcileInterval
+  // A periodic pass that moves nothing raises no etcd event: the agents wait for their own next reconcile.
+  const periodicPass = (): void => {
+    if (mode !== "simulated") return
+    const { units, wrote } = runEngine()
+    if (wrote) runAgents(units)
+  }
+
+  /** The first tick of a periodic timer after `at`. */
+  const nextTick = (at: number, interval: number): number =>
+    interval <= 0 ? at : origin + (Math.floor((at - origin) / interval) + 1) * interval
 
   const engineNotices = (): void => {
-    const at = nextTick(time)
+    const at = nextTick(time, timing.reconcileInterval)
     if (passDue === undefined || at < passDue) passDue = at
+  }
+
+  const agentsNotice = (): void => {
+    const at = nextTick(time, timing.agentReconcileInterval)
+    if (agentsDue === undefined || at < agentsDue) agentsDue = at
   }
 
   const expire = (id: string): void => {
@@ -261,6 +285,7 @@ export const simulated = (
   const advance = (now: number): void => {
     while (true) {
       let next = passDue
+      if (agentsDue !== undefined && (next === undefined || agentsDue < next)) next = agentsDue
       for (const due of down.values()) if (next === undefined || due < next) next = due
       for (const entry of starting) if (next === undefined || entry.due < next) next = entry.due
       if (next === undefined || next > now) break
@@ -276,7 +301,11 @@ export const simulated = (
       }
       if (passDue !== undefined && passDue <= time) {
         passDue = undefined
-        act()
+        periodicPass()
+      }
+      if (agentsDue !== undefined && agentsDue <= time) {
+        agentsDue = undefined
+        if (mode === "simulated") runAgents()
       }
     }
     time = Math.max(time, now)
@@ -330,7 +359,7 @@ export const simulated = (
     advance,
     machinesChanged: () => {
       engineNotices()
-      if (mode === "simulated") runAgents()
+      agentsNotice()
     },
     machineDown: (id, immediately) => {
       if (storage.getMachine(id) === undefined) return `no machine ${id}`
@@ -359,7 +388,7 @@ export const simulated = (
       if (machine === undefined) return `no machine ${id}`
       storage.putMachine({ ...machine, metadata: { ...metadata } })
       engineNotices()
-      if (mode === "simulated") runAgents()
+      agentsNotice()
       return undefined
     },
     unitFault,
@@ -370,6 +399,7 @@ export const simulated = (
       gone.clear()
       starting = []
       passDue = undefined
+      agentsDue = undefined
       requirements.clear()
     }
   }
