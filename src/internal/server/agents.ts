@@ -75,9 +75,13 @@ export interface Agents {
   readonly advance: (now: number) => void
   /** After machine metadata changed (`PATCH /machines`): the engine and the agents on their next periodic passes. */
   readonly machinesChanged: () => void
+  /** The machine stops heartbeating: gone after the machine TTL (or now), its units moved by the next engine pass. */
   readonly machineDown: (id: string, immediately: boolean) => string | undefined
+  /** A machine joins, or one that went down comes back as it was (by ID); its agent starts at once. */
   readonly machineUp: (machine: MachineRecord | string) => string | undefined
+  /** Replaces a machine's configured metadata (noticed like a `PATCH`). */
   readonly setMetadata: (id: string, metadata: Readonly<Record<string, string>>) => string | undefined
+  /** The unit's process on `machineID` (default: its target) fails or exits; nothing restarts it. */
   readonly unitFault: (name: string, machineID: string | undefined, outcome: "failed" | "stopped") => string | undefined
   /** Forgets every machine, hold, heartbeat and timer. */
   readonly reset: () => void
