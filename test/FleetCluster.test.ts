@@ -256,3 +256,18 @@ describe("fleet's own PATCH /machines", () => {
     })
   )
 })
+
+describe("fleet's RemoveUnitState", () => {
+  it.effect("unloading a global unit on one machine erases its states everywhere until the agents republish", () =>
+    Effect.gen(function* () {
+      const c = yield* control
+      yield* Fleet.createUnit("g.service", unit(["Global", "true"], ["MachineMetadata", "role=web"]))
+      expect(yield* statesOf("g.service")).toEqual(["m1:active/running", "m2:active/running"])
+      yield* c.setMachineMetadata("m2", { role: "db" })
+      yield* TestClock.adjust("5 seconds") // the agents' reconcile: m2's agent unloads g.service
+      expect(yield* statesOf("g.service")).toEqual([])
+      yield* TestClock.adjust("19 seconds") // the agents republish every 24 seconds (agent_ttl × 4/5)
+      expect(yield* statesOf("g.service")).toEqual(["m1:active/running"])
+    }).pipe(Effect.provide(testLayer()))
+  )
+})

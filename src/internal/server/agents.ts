@@ -7,7 +7,9 @@
  * Time is simulated: nothing runs in the background. Every request and control operation first calls
  * {@link Agents.advance} with the current time (the doors read it from Effect's `Clock`, so `TestClock` drives it),
  * and the agents catch up on what fell due in between, in order: machines expiring, the engine's periodic passes,
- * units finishing their start. Changes to units act at once, as fleet's etcd watches make them.
+ * the agents' own reconciles and republishes, units finishing their start. Changes to units act at once, as fleet's
+ * etcd watches make them. As in fleet, unloading a unit erases its states on every machine (`RemoveUnitState`); the
+ * agents still holding it publish theirs again on their next republish.
  *
  * @since 0.2.0
  * @internal
@@ -15,7 +17,7 @@
 import type { Agents as AgentMode } from "../../FleetControl.ts"
 import type { DesiredState } from "../../Unit.ts"
 import * as Engine from "./engine.ts"
-import type { MachineRecord, Storage, StoredUnit } from "./storage.ts"
+import type { MachineRecord, StateRecord, Storage, StoredUnit } from "./storage.ts"
 
 /**
  * The timing knobs, in milliseconds.
@@ -124,6 +126,12 @@ export const simulated = (
   let starting: Array<Starting> = []
   let passDue: number | undefined
   let agentsDue: number | undefined
+  // What each agent last published for the units it holds (its view of systemd), by machine then unit: what it
+  // publishes again on its next republish after fleet's RemoveUnitState erased it.
+  const published = new Map<string, Map<string, StateRecord>>()
+  let republishDue: number | undefined
+  // fleet's UnitStatePublisher republishes every TTL×4/5 (TTL/2 for a TTL of 10 s or less).
+  const republishPeriod = timing.machineTtl <= 10_000 ? timing.machineTtl / 2 : (timing.machineTtl * 4) / 5
   const requirements = new Map<string, { readonly hash: string; readonly requirements: Engine.Requirements }>()
 
   const requirementsOf = (unit: StoredUnit): Engine.Requirements => {
@@ -164,15 +172,23 @@ export const simulated = (
     return { units: after, wrote }
   }
 
-  const publish = (name: string, machineID: string, hash: string, active: string, sub: string): void =>
-    storage.putState({
+  const publish = (name: string, machineID: string, hash: string, active: string, sub: string): void => {
+    const state: StateRecord = {
       name,
       hash,
       machineID,
       systemdLoadState: "loaded",
       systemdActiveState: active,
       systemdSubState: sub
-    })
+    }
+    let mine = published.get(machineID)
+    if (mine === undefined) {
+      mine = new Map()
+      published.set(machineID, mine)
+    }
+    mine.set(name, state)
+    storage.putState(state)
+  }
 
   const dropHeartbeat = (name: string, machineID: string): void => {
     if (heartbeats.get(name) === machineID) heartbeats.delete(name)
@@ -180,8 +196,26 @@ export const simulated = (
 
   const unload = (cache: Map<string, Held>, name: string, machineID: string): void => {
     dropHeartbeat(name, machineID)
-    storage.deleteState(name, machineID)
     cache.delete(name)
+    published.get(machineID)?.delete(name)
+    // fleet's RemoveUnitState deletes the unit's states on every machine; the other agents that hold it publish
+    // theirs again on their next republish.
+    let others = false
+    for (const state of storage.statesOf(name)) {
+      storage.deleteState(name, state.machineID)
+      if (state.machineID !== undefined && published.get(state.machineID)?.has(name) === true) others = true
+    }
+    if (others) {
+      const at = nextTick(time, republishPeriod)
+      if (republishDue === undefined || at < republishDue) republishDue = at
+    }
+  }
+
+  const republish = (): void => {
+    for (const [machineID, mine] of published) {
+      if (down.has(machineID)) continue
+      for (const state of mine.values()) storage.putState(state)
+    }
   }
 
   const start = (cache: Map<string, Held>, name: string, machineID: string, hash: string, global: boolean): void => {
@@ -196,8 +230,8 @@ export const simulated = (
     starting.push({ name, machineID, hash, due: time + timing.unitStartTime })
   }
 
-  /** One agent's reconcile: what it should hold against what it holds, as Unload, Load, Stop and Start. */
-  const runAgent = (machine: Engine.EngineMachine, units: ReadonlyArray<Engine.EngineUnit>): void => {
+  /** One agent's reconcile, first half: what it holds and should not (or holds in an old version), unloaded. */
+  const unloadStale = (machine: Engine.EngineMachine, units: ReadonlyArray<Engine.EngineUnit>) => {
     let cache = held.get(machine.id)
     if (cache === undefined) {
       cache = new Map()
@@ -211,6 +245,14 @@ export const simulated = (
       if (state === undefined || state === "inactive" || unit === undefined) unload(cache, name, machine.id)
       else if (cache.get(name)!.hash !== unit.hash) unload(cache, name, machine.id)
     }
+    return { cache, desired }
+  }
+
+  /** Second half: Load, Stop and Start until it holds what it should. */
+  const loadAndStart = (
+    machine: Engine.EngineMachine,
+    { cache, desired }: { readonly cache: Map<string, Held>; readonly desired: ReadonlyMap<string, DesiredState> }
+  ): void => {
     for (const [name, state] of desired) {
       if (state === "inactive") continue
       const unit = storage.getUnit(name)!
@@ -239,11 +281,15 @@ export const simulated = (
       if (list === undefined) byTarget.set(unit.target, [unit])
       else list.push(unit)
     }
-    for (const machine of engineMachines()) {
-      if (down.has(machine.id)) continue
-      const mine = byTarget.get(machine.id) ?? []
-      runAgent(machine, globals.length === 0 ? mine : [...globals, ...mine])
-    }
+    // fleet's agents run side by side; here every unload comes first, so a unit moving between two machines keeps
+    // the state its new machine publishes (one of the orders fleet's agents can take).
+    const plans = engineMachines()
+      .filter((machine) => !down.has(machine.id))
+      .map((machine) => {
+        const mine = byTarget.get(machine.id) ?? []
+        return [machine, unloadStale(machine, globals.length === 0 ? mine : [...globals, ...mine])] as const
+      })
+    for (const [machine, plan] of plans) loadAndStart(machine, plan)
   }
 
   const act = (): void => {
@@ -282,6 +328,7 @@ export const simulated = (
     for (const state of storage.listStates({ machineID: id })) storage.deleteState(state.name, id)
     for (const [name, machineID] of heartbeats) if (machineID === id) heartbeats.delete(name)
     held.delete(id)
+    published.delete(id)
     starting = starting.filter((entry) => entry.machineID !== id)
     engineNotices()
   }
@@ -290,6 +337,7 @@ export const simulated = (
     while (true) {
       let next = passDue
       if (agentsDue !== undefined && (next === undefined || agentsDue < next)) next = agentsDue
+      if (republishDue !== undefined && (next === undefined || republishDue < next)) next = republishDue
       for (const due of down.values()) if (next === undefined || due < next) next = due
       for (const entry of starting) if (next === undefined || entry.due < next) next = entry.due
       if (next === undefined || next > now) break
@@ -311,6 +359,10 @@ export const simulated = (
         agentsDue = undefined
         if (mode === "simulated") runAgents()
       }
+      if (republishDue !== undefined && republishDue <= time) {
+        republishDue = undefined
+        republish()
+      }
     }
     time = Math.max(time, now)
   }
@@ -327,6 +379,12 @@ export const simulated = (
       }
       cache.set(name, { hash: unit.hash, state: unit.desiredState })
       if (unit.desiredState === "launched") heartbeats.set(name, unit.machineID)
+      let mine = published.get(unit.machineID)
+      if (mine === undefined) {
+        mine = new Map()
+        published.set(unit.machineID, mine)
+      }
+      mine.set(name, storage.getState(name, unit.machineID)!)
     }
     act()
   }
@@ -404,6 +462,8 @@ export const simulated = (
       starting = []
       passDue = undefined
       agentsDue = undefined
+      republishDue = undefined
+      published.clear()
       requirements.clear()
     }
   }
