@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import * as http from "node:http"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -155,6 +156,8 @@ export interface RequestRecord {
  * - `machineTtl` (30 seconds, fleet's `agent_ttl`): a machine that goes down disappears this long after its last
  *   heartbeat; its units are then moved by the next periodic pass.
  * - `unitStartTime` (0): how long a started unit stays `activating`/`start` before it is `active`/`running`.
+ * - `agentReconcileInterval` (5 seconds, fleet's agent reconcile): when the agents notice a machine's metadata change
+ *   (the global units that now apply, or no longer do, on it).
  *
  * @since 0.2.0
  * @category models
@@ -163,6 +166,7 @@ export interface Timing {
   readonly reconcileInterval?: Duration.Input | undefined
   readonly machineTtl?: Duration.Input | undefined
   readonly unitStartTime?: Duration.Input | undefined
+  readonly agentReconcileInterval?: Duration.Input | undefined
 }
 
 /**
@@ -282,7 +286,8 @@ const encodeSeed = Schema.encodeSync(Seed)
 
 /**
  * The control service of a local fleet in another process, over the control port of `effect-fleet serve
- * --control-port PORT` (or `FleetServer`'s `controlPort`): the same operations as in-process. A refused operation
+ * --control-port PORT` (`http://HOST:PORT`) or its `--control-socket PATH` (`unix://PATH`), or `FleetServer`'s
+ * `controlPort`/`controlSocketPath`: the same operations as in-process. A refused operation
  * fails with `ValueError` as in-process; a control server that cannot be reached, or answers something else, is a
  * defect.
  *
@@ -302,26 +307,47 @@ const encodeSeed = Schema.encodeSync(Seed)
  * @category constructors
  */
 export const makeRemote = (url: string): FleetControlService => {
-  const base = url.endsWith("/") ? url : `${url}/`
+  // `unix:///path/to.sock` (or `http+unix://` with the path percent-encoded, as python clients spell it) or http://.
+  const target = ((): { readonly socketPath: string } | { readonly base: URL } => {
+    if (url.startsWith("unix://")) return { socketPath: url.slice("unix://".length) }
+    if (url.startsWith("http+unix://")) return { socketPath: decodeURIComponent(url.slice("http+unix://".length)) }
+    return { base: new URL(url.endsWith("/") ? url : `${url}/`) }
+  })()
+  const exchange = (method: string, path: string, body: string | undefined) =>
+    Effect.callback<{ readonly status: number; readonly text: string }, Error>((resume) => {
+      const headers = body === undefined ? {} : { "content-type": "application/json" }
+      const options: http.RequestOptions =
+        "socketPath" in target
+          ? { socketPath: target.socketPath, path: `/${path}`, method, headers }
+          : {
+              hostname: target.base.hostname.replace(/^\[|\]$/g, ""),
+              port: target.base.port,
+              path: `${target.base.pathname}${path}`,
+              method,
+              headers
+            }
+      const request = http.request(options, (response) => {
+        const chunks: Array<Buffer> = []
+        response.on("data", (chunk: Buffer) => chunks.push(chunk))
+        response.on("end", () =>
+          resume(Effect.succeed({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }))
+        )
+        response.on("error", (cause) => resume(Effect.fail(cause)))
+      })
+      request.on("error", (cause) => resume(Effect.fail(cause)))
+      request.end(body)
+      return Effect.sync(() => request.destroy())
+    })
   const call = (method: string, path: string, body?: unknown): Effect.Effect<unknown, ValueError> =>
-    Effect.tryPromise({
-      try: async (signal) => {
-        const response = await fetch(new URL(path, base), {
-          method,
-          signal,
-          ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { "content-type": "application/json" } })
-        })
-        return { status: response.status, text: await response.text() }
-      },
-      catch: (cause) => new Error(`control server ${base} unreachable: ${String(cause)}`, { cause })
-    }).pipe(
+    exchange(method, path, body === undefined ? undefined : JSON.stringify(body)).pipe(
+      Effect.mapError((cause) => new Error(`control server ${url} unreachable: ${cause.message}`, { cause })),
       Effect.orDie,
       Effect.flatMap(({ status, text }) => {
         const json: unknown = text === "" ? undefined : JSON.parse(text)
         if (status >= 200 && status < 300) return Effect.succeed(json)
         const message = (json as { error?: unknown } | undefined)?.error
         if (status === 400 && typeof message === "string") return Effect.fail(new ValueError({ message }))
-        return Effect.die(new Error(`control server ${base} answered ${status} to ${method} /${path}: ${text}`))
+        return Effect.die(new Error(`control server ${url} answered ${status} to ${method} /${path}: ${text}`))
       })
     )
   const unit = (name: string, action: string, options: UnitFaultOptions = {}) =>

@@ -62,6 +62,8 @@ export interface Options {
    * `FleetControl.layerRemote` or any other process (since 0.2.0).
    */
   readonly controlPort?: number | undefined
+  /** Also (or instead) serve the control surface on this unix socket, removed when the server stops (since 0.2.0). */
+  readonly controlSocketPath?: string | undefined
   /** Initial content. */
   readonly seed?: FleetControl.Seed | undefined
   /**
@@ -90,7 +92,10 @@ export interface FleetServerService {
   readonly socketPath: string | undefined
   /** Seed, reset, inject faults, observe. */
   readonly control: FleetControl.FleetControlService
-  /** Where the control surface is served (`http://HOST:PORT`), when `controlPort` was given (since 0.2.0). */
+  /**
+   * Where the control surface is served: `http://HOST:PORT` when `controlPort` was given, else `unix://PATH` when
+   * `controlSocketPath` was (since 0.2.0).
+   */
   readonly controlUrl?: string | undefined
 }
 
@@ -234,16 +239,28 @@ export const make = (
       yield* serve(fleet, door, { path: options.socketPath }, `unix://${options.socketPath}`, options.socketPath)
     }
     let controlUrl: string | undefined
+    const controlServer = (listenOn: net.ListenOptions, where: string, socketPath?: string) =>
+      Effect.acquireRelease(
+        Effect.suspend(() => listen(ControlHttp.createServer(control, maxBodyBytes), listenOn, where)),
+        (server) =>
+          close(server).pipe(
+            Effect.andThen(
+              Effect.sync(() => {
+                if (socketPath !== undefined) fs.rmSync(socketPath, { force: true })
+              })
+            )
+          )
+      )
     if (options.controlPort !== undefined) {
       const where = `http://${formatHost(host)}:${options.controlPort}`
-      const server = yield* Effect.acquireRelease(
-        Effect.suspend(() =>
-          listen(ControlHttp.createServer(control, maxBodyBytes), { port: options.controlPort, host }, where)
-        ),
-        close
-      )
+      const server = yield* controlServer({ port: options.controlPort, host }, where)
       const address = server.address()
       controlUrl = `http://${formatHost(host)}:${typeof address === "object" && address !== null ? address.port : 0}`
+    }
+    if (options.controlSocketPath !== undefined) {
+      const where = `unix://${options.controlSocketPath}`
+      yield* controlServer({ path: options.controlSocketPath }, where, options.controlSocketPath)
+      controlUrl ??= where
     }
     return {
       controlUrl,

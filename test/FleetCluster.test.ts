@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as HttpClientRequest from "effect/http/HttpClientRequest"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/testing/TestClock"
 import * as Fleet from "../src/Fleet.ts"
@@ -109,6 +110,8 @@ describe("machines that leave, come back and change", () => {
       expect((yield* placement)["db.service"]).toBe("m4")
       const error = yield* Effect.flip(c.machineDown("nope"))
       expect(error.message).toBe("no machine nope")
+      const unnamed = yield* Effect.flip(c.machineUp(""))
+      expect(unnamed.message).toBe("a machine needs an ID")
     }).pipe(Effect.provide(testLayer()))
   )
 
@@ -199,5 +202,72 @@ describe("README: scheduling, faults and the control port", () => {
       const moved = yield* program
       expect([moved.machineID, moved.currentState]).toEqual(["m2", "launched"])
     })
+  )
+})
+
+describe("fleet's own PATCH /machines", () => {
+  it.effect("a metadata PATCH moves units on the next engine pass, global units on the agents' next reconcile", () =>
+    Effect.gen(function* () {
+      const { control, httpClient } = yield* FleetTest.makeHttpClient({ seed: { machines } })
+      const send = (method: "PATCH" | "PUT" | "GET", path: string, body?: unknown) =>
+        Effect.gen(function* () {
+          let request = HttpClientRequest.make(method)(`http://fleet.test/fleet/v1${path}`)
+          if (body !== undefined)
+            request = HttpClientRequest.bodyText(request, JSON.stringify(body), "application/json")
+          const response = yield* httpClient.execute(request)
+          return { status: response.status, json: JSON.parse((yield* response.text) || "null") }
+        })
+      const options = (...xfleet: ReadonlyArray<readonly [string, string]>) => [
+        { section: "Service", name: "ExecStart", value: "/usr/bin/sleep 1d" },
+        ...xfleet.map(([name, value]) => ({ section: "X-Fleet", name, value }))
+      ]
+      yield* send("PUT", "/units/db.service", {
+        desiredState: "launched",
+        options: options(["MachineMetadata", "role=db"])
+      })
+      yield* send("PUT", "/units/g.service", {
+        desiredState: "launched",
+        options: options(["Global", "true"], ["MachineMetadata", "role=db"])
+      })
+      const where = Effect.map(send("GET", "/units/db.service"), (r) => r.json.machineID)
+      const globalOn = Effect.map(send("GET", "/state?unitName=g.service"), (r) =>
+        (r.json.states ?? []).map((s: { machineID: string }) => s.machineID)
+      )
+      expect([yield* where, yield* globalOn]).toEqual(["m3", ["m3"]])
+      const patched = yield* send("PATCH", "/machines", [
+        { op: "replace", path: "/m3/metadata/role", value: { value: "web" } },
+        { op: "replace", path: "/m1/metadata/role", value: { value: "db" } }
+      ])
+      expect(patched.status).toBe(204)
+      expect([yield* where, yield* globalOn]).toEqual(["m3", ["m3"]])
+      // the engine's pass moves db.service; that write wakes every agent, which then reads the new metadata
+      yield* TestClock.adjust("2 seconds")
+      expect([yield* where, yield* globalOn]).toEqual(["m1", ["m1"]])
+      expect((yield* control.snapshot).states.map((s) => `${s.name}@${s.machineID}`)).toEqual([
+        "db.service@m1",
+        "g.service@m1"
+      ])
+      // a change that moves no unit reaches the agents on their own reconcile (every 5 seconds)
+      yield* send("PATCH", "/machines", [{ op: "add", path: "/m2/metadata/role", value: { value: "db" } }])
+      yield* TestClock.adjust("2 seconds")
+      expect(yield* globalOn).toEqual(["m1"])
+      yield* TestClock.adjust("3 seconds")
+      expect(yield* globalOn).toEqual(["m1", "m2"])
+    })
+  )
+})
+
+describe("fleet's RemoveUnitState", () => {
+  it.effect("unloading a global unit on one machine erases its states everywhere until the agents republish", () =>
+    Effect.gen(function* () {
+      const c = yield* control
+      yield* Fleet.createUnit("g.service", unit(["Global", "true"], ["MachineMetadata", "role=web"]))
+      expect(yield* statesOf("g.service")).toEqual(["m1:active/running", "m2:active/running"])
+      yield* c.setMachineMetadata("m2", { role: "db" })
+      yield* TestClock.adjust("5 seconds") // the agents' reconcile: m2's agent unloads g.service
+      expect(yield* statesOf("g.service")).toEqual([])
+      yield* TestClock.adjust("19 seconds") // the agents republish every 24 seconds (agent_ttl × 4/5)
+      expect(yield* statesOf("g.service")).toEqual(["m1:active/running"])
+    }).pipe(Effect.provide(testLayer()))
   )
 })

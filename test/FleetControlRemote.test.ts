@@ -1,4 +1,6 @@
 import { spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -7,6 +9,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Fleet from "../src/Fleet.ts"
 import * as FleetControl from "../src/FleetControl.ts"
+import * as FleetServer from "../src/FleetServer.ts"
 import { Machine } from "../src/Machine.ts"
 import * as Unit from "../src/Unit.ts"
 
@@ -134,6 +137,64 @@ describe("FleetControl.layerRemote against an effect-fleet serve process", () =>
         yield* control.seed({ machines: [new Machine({ id: "m1" })] })
         expect((yield* control.snapshot).machines.map((m) => m.id)).toEqual(["m1"])
       }).pipe(Effect.provide(Layer.merge(FleetControl.layerRemote(served.controlUrl!), Fleet.layer(served.url))))
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("a machine taken down leaves after --machine-ttl, and the engine moves its units on its next pass", () =>
+    Effect.gen(function* () {
+      const served = yield* serve("--control-port", "0", "--machine-ttl", "300 millis", "--reconcile-interval", "100")
+      yield* Effect.gen(function* () {
+        const control = yield* FleetControl.FleetControl
+        const first = (yield* Fleet.createUnit("a.service", sleeper)).machineID!
+        yield* control.machineDown(first)
+        expect((yield* Fleet.getUnit("a.service")).machineID).toBe(first)
+        let unit = yield* Fleet.getUnit("a.service")
+        for (let i = 0; i < 200 && (unit.machineID === first || unit.currentState !== "launched"); i++) {
+          yield* Effect.sleep("20 millis")
+          unit = yield* Fleet.getUnit("a.service")
+        }
+        expect(unit.machineID).not.toBe(first)
+        expect(unit.currentState).toBe("launched")
+      }).pipe(Effect.provide(Layer.merge(FleetControl.layerRemote(served.controlUrl!), Fleet.layer(served.url))))
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("serves the control surface on a unix socket too, and removes it on exit", () =>
+    Effect.gen(function* () {
+      const socket = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "effect-fleet-control-")), "control.sock")
+      yield* Effect.gen(function* () {
+        const served = yield* serve("--control-socket", socket, "--machines", "2")
+        expect(served.controlUrl).toBe(`unix://${socket}`)
+        yield* Effect.gen(function* () {
+          const control = yield* FleetControl.FleetControl
+          const [first] = (yield* control.snapshot).machines
+          yield* control.machineDown(first!.id, { immediately: true })
+          expect((yield* Stream.runCollect(Fleet.listMachines())).map((m) => m.id)).toEqual([
+            (yield* control.snapshot).machines[0]!.id
+          ])
+          const refused = yield* Effect.flip(control.failUnit("nope.service"))
+          expect(refused.message).toBe("unit nope.service does not exist")
+        }).pipe(Effect.provide(Layer.merge(FleetControl.layerRemote(served.controlUrl!), Fleet.layer(served.url))))
+      }).pipe(Effect.scoped)
+      for (let i = 0; i < 250 && fs.existsSync(socket); i++) yield* Effect.sleep("20 millis")
+      expect(fs.existsSync(socket)).toBe(false)
+    })
+  )
+
+  it.effect("FleetServer refuses a control port out of range", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(FleetServer.make({ port: 0, controlPort: 70000 }))
+      expect(error.message).toBe("controlPort must be a whole number from 0 to 65535, got 70000")
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("refuses a timing flag that is not a duration", () =>
+    Effect.gen(function* () {
+      const failure = yield* Effect.flip(serve("--machine-ttl", "forever"))
+      expect(failure.message).toContain(
+        'effect-fleet serve: --machine-ttl must be a duration such as "30 seconds" or 1500, got forever'
+      )
+      expect(failure.message).toMatch(/^serve exited with 1/)
     }).pipe(Effect.scoped)
   )
 

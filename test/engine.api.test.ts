@@ -144,10 +144,12 @@ const oneByOne = (scenario: Scenario): Scenario => ({
 })
 
 const oracle = oraclePath()
+const skipReason =
+  oracle === undefined ? " (skipped: no fleet-engine-oracle in ../shared/tools/fleet-ref or $FLEET_REF)" : ""
 
 describe("the local fleet's API against fleet's engine oracle", () => {
   it.skipIf(oracle === undefined)(
-    "places units and runs them where fleet could, through PUT, DELETE and FleetControl (oracle absent: skipped)",
+    "places units and runs them where fleet could, through PUT, DELETE and FleetControl" + skipReason,
     () =>
       Effect.runPromise(
         Effect.scoped(

@@ -1,3 +1,4 @@
+import * as fs from "node:fs"
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "fast-check"
 import * as Engine from "../src/internal/server/engine.ts"
@@ -11,7 +12,10 @@ import {
   runScenario,
   type Scenario,
   scenarioArb,
-  type UnitIn
+  type UnitIn,
+  type Vector,
+  vectorAnswers,
+  vectorsPath
 } from "./engineOracle.ts"
 
 const xfleet = (name: string, value: string): UnitFile.Option => ({ section: "X-Fleet", name, value })
@@ -230,10 +234,12 @@ describe("engine: fleet's worked examples", () => {
 // ---- generated scenarios against fleet's real engine -------------------------------------------------------------
 
 const oracle = oraclePath()
+const skipReason =
+  oracle === undefined ? " (skipped: no fleet-engine-oracle in ../shared/tools/fleet-ref or $FLEET_REF)" : ""
 
 describe("engine against fleet's engine oracle", () => {
   it.skipIf(oracle === undefined)(
-    "places every unit of generated scenarios where fleet could (../shared/tools/fleet-ref absent: skipped)",
+    "places every unit of generated scenarios where fleet could" + skipReason,
     () => {
       const count = Number(process.env.ENGINE_SCENARIOS ?? 400)
       const seed = Number(process.env.ENGINE_SEED ?? 20261130)
@@ -255,5 +261,27 @@ describe("engine against fleet's engine oracle", () => {
       expect(placing).toBeGreaterThan(count / 2)
     },
     120_000
+  )
+})
+
+const vectors = vectorsPath()
+
+describe("engine against recorded vectors", () => {
+  it.skipIf(vectors === undefined)(
+    `agrees with every recorded scenario${vectors === undefined ? " (skipped: no ENGINE_VECTORS file)" : ""}`,
+    () => {
+      const file = JSON.parse(fs.readFileSync(vectors!, "utf8")) as { vectors: ReadonlyArray<Vector> }
+      const answers = vectorAnswers(file)
+      const failures = file.vectors
+        .filter((vector) => vector.input !== undefined)
+        .flatMap((vector) => {
+          const ours = runScenario(vector.input!)
+          return isOneOf(ours, answers.get(vector.name)!)
+            ? []
+            : [explain(vector.input!, ours, answers.get(vector.name)!)]
+        })
+      expect({ failed: failures.length, first: failures.slice(0, 3) }).toEqual({ failed: 0, first: [] })
+      expect(file.vectors.length).toBeGreaterThan(0)
+    }
   )
 })

@@ -213,8 +213,10 @@ interface Observed {
   readonly steps: Array<StepResult>
 }
 
-interface Vector {
+/** One scenario of a vectors file, with fleet's answer or answers. */
+export interface Vector {
   readonly name: string
+  readonly input?: Scenario
   readonly expected?: Array<StepResult>
   readonly observed?: Array<Observed>
 }
@@ -231,15 +233,32 @@ export const oracleAnswers = (
     maxBuffer: 1 << 30
   })
   if (run.status !== 0) throw new Error(`fleet-engine-oracle failed: ${run.stderr}`)
-  const { vectors } = JSON.parse(run.stdout) as { vectors: Array<Vector> }
+  return vectorAnswers(JSON.parse(run.stdout) as { vectors: Array<Vector> })
+}
+
+/**
+ * The answers recorded in a vectors file (what `fleet-engine-oracle -runs N` prints, as in fleet-engine.md's
+ * `hidden/scheduling-vectors.json`), by scenario name.
+ */
+export const vectorAnswers = (file: {
+  readonly vectors: ReadonlyArray<Vector>
+}): Map<string, Array<Array<StepResult>>> => {
   const answers = new Map<string, Array<Array<StepResult>>>()
-  for (const vector of vectors) {
+  for (const vector of file.vectors) {
     answers.set(
       vector.name,
       vector.expected !== undefined ? [vector.expected] : (vector.observed ?? []).map((o) => o.steps)
     )
   }
   return answers
+}
+
+/** Where a recorded vectors file is, if any (`ENGINE_VECTORS`, else `../shared/reference/hidden/`). */
+export const vectorsPath = (): string | undefined => {
+  const file =
+    process.env.ENGINE_VECTORS ??
+    path.resolve(import.meta.dirname, "../../shared/reference/hidden/scheduling-vectors.json")
+  return fs.existsSync(file) ? file : undefined
 }
 
 const canonical = (step: StepResult) =>

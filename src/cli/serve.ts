@@ -9,6 +9,7 @@
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
 import * as Console from "effect/Console"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
@@ -54,6 +55,44 @@ const controlPort = Flag.Int("control-port").pipe(
   Flag.optional
 )
 
+const controlSocket = Flag.String("control-socket").pipe(
+  Flag.withDescription("Serve the control surface on this unix socket too (removed on exit)"),
+  Flag.optional
+)
+
+const duration = (name: string, description: string) =>
+  Flag.String(name).pipe(
+    Flag.withDescription(`${description} ("30 seconds", "500 millis", or milliseconds)`),
+    Flag.optional
+  )
+
+const reconcileInterval = duration("reconcile-interval", "The engine's periodic pass (default 2 seconds, as fleet's)")
+const machineTtl = duration(
+  "machine-ttl",
+  "How long a machine taken down stays listed (default 30 seconds, as fleet's)"
+)
+const unitStartTime = duration("unit-start-time", "How long a started unit is activating (default 0)")
+const agentReconcileInterval = duration(
+  "agent-reconcile-interval",
+  "The agents' periodic reconcile, when they notice metadata changes (default 5 seconds, as fleet's)"
+)
+
+/** `30 seconds`, `500 millis`, `1500`: an Effect duration, or milliseconds. */
+const parseDuration = (
+  flag: string,
+  text: Option.Option<string>
+): Effect.Effect<Duration.Input | undefined, ValueError> => {
+  if (Option.isNone(text)) return Effect.succeed(undefined)
+  const value = text.value.trim()
+  if (/^\d+$/.test(value)) return Effect.succeed(Number(value))
+  const parsed = Duration.fromInput(value as Duration.Input)
+  return Option.isSome(parsed) && Duration.isFinite(parsed.value)
+    ? Effect.succeed(parsed.value)
+    : Effect.fail(
+        new ValueError({ message: `--${flag} must be a duration such as "30 seconds" or 1500, got ${value}` })
+      )
+}
+
 const maxBody = Flag.String("max-body").pipe(
   Flag.withDescription("Largest request body accepted, in bytes or with K, M, G (KiB, MiB, GiB); larger ones get 413"),
   Flag.withDefault("16M")
@@ -80,8 +119,8 @@ const usage = [
   "in-memory fleet with simulated agents. Listens on http://HOST:PORT (default http://127.0.0.1:49153) and/or",
   "unix://PATH (--socket), printing `listening on http://HOST:PORT` and `listening on unix://PATH` once ready,",
   "after a line saying how many machines the fleet has and whether agents run. Without --seed it starts with three",
-  "machines (--machines N). --control-port serves the control surface (FleetControl.layerRemote talks to it) and",
-  "prints `control on http://HOST:PORT`.",
+  "machines (--machines N). --control-port and --control-socket serve the control surface (FleetControl.layerRemote",
+  "talks to it) and print `control on http://HOST:PORT` and `control on unix://PATH`.",
   "Stops on SIGINT or SIGTERM, removing its socket."
 ].join("\n  ")
 
@@ -93,7 +132,22 @@ const usage = [
  */
 export const serve = Command.make(
   "serve",
-  { port, host, socket, tokenLimit, seed, agents, machines, controlPort, maxBody },
+  {
+    port,
+    host,
+    socket,
+    tokenLimit,
+    seed,
+    agents,
+    machines,
+    controlPort,
+    controlSocket,
+    reconcileInterval,
+    machineTtl,
+    unitStartTime,
+    agentReconcileInterval,
+    maxBody
+  },
   Effect.fn("effect-fleet.serve")(
     function* (flags) {
       // Loaded only when this command runs: the other commands never pay for the server.
@@ -104,6 +158,13 @@ export const serve = Command.make(
       const server = yield* FleetServer.make({
         machines: Option.getOrElse(flags.machines, () => (seedFile === undefined ? 3 : 0)),
         controlPort: Option.getOrUndefined(flags.controlPort),
+        controlSocketPath: Option.getOrUndefined(flags.controlSocket),
+        timing: {
+          reconcileInterval: yield* parseDuration("reconcile-interval", flags.reconcileInterval),
+          machineTtl: yield* parseDuration("machine-ttl", flags.machineTtl),
+          unitStartTime: yield* parseDuration("unit-start-time", flags.unitStartTime),
+          agentReconcileInterval: yield* parseDuration("agent-reconcile-interval", flags.agentReconcileInterval)
+        },
         port: tcpPort,
         host: flags.host,
         socketPath,
@@ -115,7 +176,8 @@ export const serve = Command.make(
       const count = (yield* server.control.snapshot).machines.length
       const agentsLine = flags.agents === "simulated" ? "agents simulated" : "agents off (nothing is scheduled)"
       yield* Console.log(`local fleet: ${count} machine${count === 1 ? "" : "s"}, ${agentsLine}`)
-      if (server.controlUrl !== undefined) yield* Console.log(`control on ${server.controlUrl}`)
+      if (Option.isSome(flags.controlPort)) yield* Console.log(`control on ${server.controlUrl}`)
+      if (Option.isSome(flags.controlSocket)) yield* Console.log(`control on unix://${flags.controlSocket.value}`)
       if (server.port !== undefined) yield* Console.log(`listening on ${server.url}`)
       if (server.socketPath !== undefined) yield* Console.log(`listening on unix://${server.socketPath}`)
       return yield* Effect.never

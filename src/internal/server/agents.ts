@@ -7,16 +7,17 @@
  * Time is simulated: nothing runs in the background. Every request and control operation first calls
  * {@link Agents.advance} with the current time (the doors read it from Effect's `Clock`, so `TestClock` drives it),
  * and the agents catch up on what fell due in between, in order: machines expiring, the engine's periodic passes,
- * units finishing their start. Changes to units act at once, as fleet's etcd watches make them.
+ * the agents' own reconciles and republishes, units finishing their start. Changes to units act at once, as fleet's
+ * etcd watches make them. As in fleet, unloading a unit erases its states on every machine (`RemoveUnitState`); the
+ * agents still holding it publish theirs again on their next republish.
  *
  * @since 0.2.0
  * @internal
  */
 import type { Agents as AgentMode } from "../../FleetControl.ts"
 import type { DesiredState } from "../../Unit.ts"
-import { compareBytes } from "../goJson.ts"
 import * as Engine from "./engine.ts"
-import type { MachineRecord, Storage, StoredUnit } from "./storage.ts"
+import type { MachineRecord, StateRecord, Storage, StoredUnit } from "./storage.ts"
 
 /**
  * The timing knobs, in milliseconds.
@@ -31,6 +32,11 @@ export interface Timing {
   readonly machineTtl: number
   /** How long a started unit is `activating` before it is `active`. */
   readonly unitStartTime: number
+  /**
+   * The agents' periodic reconcile (fleet's agent `reconcileInterval`, 5 s): when they notice a metadata change
+   * (which global units apply to their machine). Unit changes reach them at once.
+   */
+  readonly agentReconcileInterval: number
 }
 
 /**
@@ -39,7 +45,12 @@ export interface Timing {
  * @since 0.2.0
  * @internal
  */
-export const defaultTiming: Timing = { reconcileInterval: 2_000, machineTtl: 30_000, unitStartTime: 0 }
+export const defaultTiming: Timing = {
+  reconcileInterval: 2_000,
+  machineTtl: 30_000,
+  unitStartTime: 0,
+  agentReconcileInterval: 5_000
+}
 
 /**
  * What the rest of the local fleet asks of its agents. Methods returning `string | undefined` return a message
@@ -64,11 +75,15 @@ export interface Agents {
   readonly isRunning: (unit: StoredUnit) => boolean
   /** Catches up to `now` (milliseconds, by the fleet's clock). */
   readonly advance: (now: number) => void
-  /** After machine metadata changed (`PATCH /machines`): agents at once, the engine on its next periodic pass. */
+  /** After machine metadata changed (`PATCH /machines`): the engine and the agents on their next periodic passes. */
   readonly machinesChanged: () => void
+  /** The machine stops heartbeating: gone after the machine TTL (or now), its units moved by the next engine pass. */
   readonly machineDown: (id: string, immediately: boolean) => string | undefined
+  /** A machine joins, or one that went down comes back as it was (by ID); its agent starts at once. */
   readonly machineUp: (machine: MachineRecord | string) => string | undefined
+  /** Replaces a machine's configured metadata (noticed like a `PATCH`). */
   readonly setMetadata: (id: string, metadata: Readonly<Record<string, string>>) => string | undefined
+  /** The unit's process on `machineID` (default: its target) fails or exits; nothing restarts it. */
   readonly unitFault: (name: string, machineID: string | undefined, outcome: "failed" | "stopped") => string | undefined
   /** Forgets every machine, hold, heartbeat and timer. */
   readonly reset: () => void
@@ -110,6 +125,13 @@ export const simulated = (
   const gone = new Map<string, MachineRecord>()
   let starting: Array<Starting> = []
   let passDue: number | undefined
+  let agentsDue: number | undefined
+  // What each agent last published for the units it holds (its view of systemd), by machine then unit: what it
+  // publishes again on its next republish after fleet's RemoveUnitState erased it.
+  const published = new Map<string, Map<string, StateRecord>>()
+  let republishDue: number | undefined
+  // fleet's UnitStatePublisher republishes every TTL×4/5 (TTL/2 for a TTL of 10 s or less).
+  const republishPeriod = timing.machineTtl <= 10_000 ? timing.machineTtl / 2 : (timing.machineTtl * 4) / 5
   const requirements = new Map<string, { readonly hash: string; readonly requirements: Engine.Requirements }>()
 
   const requirementsOf = (unit: StoredUnit): Engine.Requirements => {
@@ -121,34 +143,52 @@ export const simulated = (
   }
 
   const engineUnits = (): Array<Engine.EngineUnit> =>
-    Array.from(storage.allUnits(), (unit) => ({
+    storage.listUnits().map((unit) => ({
       name: unit.name,
       requirements: requirementsOf(unit),
       desiredState: unit.desiredState,
       target: unit.machineID
-    })).sort((a, b) => compareBytes(a.name, b.name))
+    }))
 
   const engineMachines = (): Array<Engine.EngineMachine> =>
     storage.listMachines().map((machine) => ({ id: machine.id, metadata: machine.metadata }))
 
-  /** Engine passes until one writes nothing (or a Replaces livelock is detected), written back to storage. */
-  const runEngine = (): void => {
-    const settled = Engine.settle(engineMachines(), engineUnits())
-    for (const [name, target] of settled.targets) {
-      const unit = storage.getUnit(name)
-      if (unit !== undefined && unit.machineID !== target) storage.putUnit({ ...unit, machineID: target })
-    }
+  /**
+   * Engine passes until one writes nothing (or a Replaces livelock is detected), written back to storage. Returns
+   * the units with their new targets.
+   */
+  const runEngine = (): { readonly units: ReadonlyArray<Engine.EngineUnit>; readonly wrote: boolean } => {
+    const units = engineUnits()
+    const settled = Engine.settle(engineMachines(), units)
+    let wrote = false
+    const after = units.map((entry) => {
+      const target = settled.targets.get(entry.name)
+      if (target === entry.target) return entry
+      wrote = true
+      const unit = storage.getUnit(entry.name)!
+      storage.putUnit({ ...unit, machineID: target })
+      return { ...entry, target }
+    })
+    return { units: after, wrote }
   }
 
-  const publish = (name: string, machineID: string, hash: string, active: string, sub: string): void =>
-    storage.putState({
+  const publish = (name: string, machineID: string, hash: string, active: string, sub: string): void => {
+    const state: StateRecord = {
       name,
       hash,
       machineID,
       systemdLoadState: "loaded",
       systemdActiveState: active,
       systemdSubState: sub
-    })
+    }
+    let mine = published.get(machineID)
+    if (mine === undefined) {
+      mine = new Map()
+      published.set(machineID, mine)
+    }
+    mine.set(name, state)
+    storage.putState(state)
+  }
 
   const dropHeartbeat = (name: string, machineID: string): void => {
     if (heartbeats.get(name) === machineID) heartbeats.delete(name)
@@ -156,8 +196,26 @@ export const simulated = (
 
   const unload = (cache: Map<string, Held>, name: string, machineID: string): void => {
     dropHeartbeat(name, machineID)
-    storage.deleteState(name, machineID)
     cache.delete(name)
+    published.get(machineID)?.delete(name)
+    // fleet's RemoveUnitState deletes the unit's states on every machine; the other agents that hold it publish
+    // theirs again on their next republish.
+    let others = false
+    for (const state of storage.statesOf(name)) {
+      storage.deleteState(name, state.machineID)
+      if (state.machineID !== undefined && published.get(state.machineID)?.has(name) === true) others = true
+    }
+    if (others) {
+      const at = nextTick(time, republishPeriod)
+      if (republishDue === undefined || at < republishDue) republishDue = at
+    }
+  }
+
+  const republish = (): void => {
+    for (const [machineID, mine] of published) {
+      if (down.has(machineID)) continue
+      for (const state of mine.values()) storage.putState(state)
+    }
   }
 
   const start = (cache: Map<string, Held>, name: string, machineID: string, hash: string, global: boolean): void => {
@@ -172,8 +230,8 @@ export const simulated = (
     starting.push({ name, machineID, hash, due: time + timing.unitStartTime })
   }
 
-  /** One agent's reconcile: what it should hold against what it holds, as Unload, Load, Stop and Start. */
-  const runAgent = (machine: Engine.EngineMachine, units: ReadonlyArray<Engine.EngineUnit>): void => {
+  /** One agent's reconcile, first half: what it holds and should not (or holds in an old version), unloaded. */
+  const unloadStale = (machine: Engine.EngineMachine, units: ReadonlyArray<Engine.EngineUnit>) => {
     let cache = held.get(machine.id)
     if (cache === undefined) {
       cache = new Map()
@@ -187,6 +245,14 @@ export const simulated = (
       if (state === undefined || state === "inactive" || unit === undefined) unload(cache, name, machine.id)
       else if (cache.get(name)!.hash !== unit.hash) unload(cache, name, machine.id)
     }
+    return { cache, desired }
+  }
+
+  /** Second half: Load, Stop and Start until it holds what it should. */
+  const loadAndStart = (
+    machine: Engine.EngineMachine,
+    { cache, desired }: { readonly cache: Map<string, Held>; readonly desired: ReadonlyMap<string, DesiredState> }
+  ): void => {
     for (const [name, state] of desired) {
       if (state === "inactive") continue
       const unit = storage.getUnit(name)!
@@ -205,26 +271,51 @@ export const simulated = (
     }
   }
 
-  const runAgents = (): void => {
-    const units = engineUnits()
-    for (const machine of engineMachines()) if (!down.has(machine.id)) runAgent(machine, units)
+  const runAgents = (units: ReadonlyArray<Engine.EngineUnit> = engineUnits()): void => {
+    // Each agent only looks at global units and the units scheduled to it.
+    const globals = units.filter((unit) => unit.requirements.global)
+    const byTarget = new Map<string, Array<Engine.EngineUnit>>()
+    for (const unit of units) {
+      if (unit.requirements.global || unit.target === undefined) continue
+      const list = byTarget.get(unit.target)
+      if (list === undefined) byTarget.set(unit.target, [unit])
+      else list.push(unit)
+    }
+    // fleet's agents run side by side; here every unload comes first, so a unit moving between two machines keeps
+    // the state its new machine publishes (one of the orders fleet's agents can take).
+    const plans = engineMachines()
+      .filter((machine) => !down.has(machine.id))
+      .map((machine) => {
+        const mine = byTarget.get(machine.id) ?? []
+        return [machine, unloadStale(machine, globals.length === 0 ? mine : [...globals, ...mine])] as const
+      })
+    for (const [machine, plan] of plans) loadAndStart(machine, plan)
   }
 
   const act = (): void => {
     if (mode !== "simulated") return
-    runEngine()
-    runAgents()
+    runAgents(runEngine().units)
   }
 
-  /** The first periodic engine pass after `at`. */
-  const nextTick = (at: number): number =>
-    timing.reconcileInterval <= 0
-      ? at
-      : origin + (Math.floor((at - origin) / timing.reconcileInterval) + 1) * timing.reconcileInterval
+  // A periodic pass that moves nothing raises no etcd event: the agents wait for their own next reconcile.
+  const periodicPass = (): void => {
+    if (mode !== "simulated") return
+    const { units, wrote } = runEngine()
+    if (wrote) runAgents(units)
+  }
+
+  /** The first tick of a periodic timer after `at`. */
+  const nextTick = (at: number, interval: number): number =>
+    interval <= 0 ? at : origin + (Math.floor((at - origin) / interval) + 1) * interval
 
   const engineNotices = (): void => {
-    const at = nextTick(time)
+    const at = nextTick(time, timing.reconcileInterval)
     if (passDue === undefined || at < passDue) passDue = at
+  }
+
+  const agentsNotice = (): void => {
+    const at = nextTick(time, timing.agentReconcileInterval)
+    if (agentsDue === undefined || at < agentsDue) agentsDue = at
   }
 
   const expire = (id: string): void => {
@@ -237,6 +328,7 @@ export const simulated = (
     for (const state of storage.listStates({ machineID: id })) storage.deleteState(state.name, id)
     for (const [name, machineID] of heartbeats) if (machineID === id) heartbeats.delete(name)
     held.delete(id)
+    published.delete(id)
     starting = starting.filter((entry) => entry.machineID !== id)
     engineNotices()
   }
@@ -244,6 +336,8 @@ export const simulated = (
   const advance = (now: number): void => {
     while (true) {
       let next = passDue
+      if (agentsDue !== undefined && (next === undefined || agentsDue < next)) next = agentsDue
+      if (republishDue !== undefined && (next === undefined || republishDue < next)) next = republishDue
       for (const due of down.values()) if (next === undefined || due < next) next = due
       for (const entry of starting) if (next === undefined || entry.due < next) next = entry.due
       if (next === undefined || next > now) break
@@ -259,7 +353,15 @@ export const simulated = (
       }
       if (passDue !== undefined && passDue <= time) {
         passDue = undefined
-        act()
+        periodicPass()
+      }
+      if (agentsDue !== undefined && agentsDue <= time) {
+        agentsDue = undefined
+        if (mode === "simulated") runAgents()
+      }
+      if (republishDue !== undefined && republishDue <= time) {
+        republishDue = undefined
+        republish()
       }
     }
     time = Math.max(time, now)
@@ -277,6 +379,12 @@ export const simulated = (
       }
       cache.set(name, { hash: unit.hash, state: unit.desiredState })
       if (unit.desiredState === "launched") heartbeats.set(name, unit.machineID)
+      let mine = published.get(unit.machineID)
+      if (mine === undefined) {
+        mine = new Map()
+        published.set(unit.machineID, mine)
+      }
+      mine.set(name, storage.getState(name, unit.machineID)!)
     }
     act()
   }
@@ -303,14 +411,17 @@ export const simulated = (
       mode = next
       act()
     },
-    unitChanged: act,
+    unitChanged: (name) => {
+      if (storage.getUnit(name) === undefined) requirements.delete(name)
+      act()
+    },
     reconcile,
     isRunning: (unit) =>
       mode === "simulated" && unit.machineID !== undefined && heartbeats.get(unit.name) === unit.machineID,
     advance,
     machinesChanged: () => {
       engineNotices()
-      if (mode === "simulated") runAgents()
+      agentsNotice()
     },
     machineDown: (id, immediately) => {
       if (storage.getMachine(id) === undefined) return `no machine ${id}`
@@ -339,7 +450,7 @@ export const simulated = (
       if (machine === undefined) return `no machine ${id}`
       storage.putMachine({ ...machine, metadata: { ...metadata } })
       engineNotices()
-      if (mode === "simulated") runAgents()
+      agentsNotice()
       return undefined
     },
     unitFault,
@@ -350,6 +461,9 @@ export const simulated = (
       gone.clear()
       starting = []
       passDue = undefined
+      agentsDue = undefined
+      republishDue = undefined
+      published.clear()
       requirements.clear()
     }
   }

@@ -121,7 +121,12 @@ export const timingMillis = (timing: Timing = {}): Effect.Effect<Millis, ValueEr
   Effect.all({
     reconcileInterval: millis("reconcileInterval", timing.reconcileInterval, defaultTiming.reconcileInterval),
     machineTtl: millis("machineTtl", timing.machineTtl, defaultTiming.machineTtl),
-    unitStartTime: millis("unitStartTime", timing.unitStartTime, defaultTiming.unitStartTime)
+    unitStartTime: millis("unitStartTime", timing.unitStartTime, defaultTiming.unitStartTime),
+    agentReconcileInterval: millis(
+      "agentReconcileInterval",
+      timing.agentReconcileInterval,
+      defaultTiming.agentReconcileInterval
+    )
   })
 
 /**

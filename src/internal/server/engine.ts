@@ -394,6 +394,12 @@ type Verdict = "schedule" | "unschedule" | "reschedule"
 
 const byName = <A extends { readonly name: string }>(a: A, b: A): number => compareBytes(a.name, b.name)
 
+// Callers usually pass units already in name order (the local fleet keeps them so): check before sorting.
+const inNameOrder = <A extends { readonly name: string }>(items: ReadonlyArray<A>): Array<A> => {
+  for (let i = 1; i < items.length; i++) if (byName(items[i - 1]!, items[i]!) > 0) return items.slice().sort(byName)
+  return items.slice()
+}
+
 /**
  * fleet's `clusterState` for one pass: jobs (non-global units) with their in-memory targets, global units, live
  * machines, and the units that count as on each machine (rebuilt by fleet on every question, cached here until a
@@ -418,8 +424,8 @@ class Cluster {
       if (unit.requirements.global) globals.push(unit)
       else jobs.push({ ...unit })
     }
-    this.jobs = jobs.sort(byName)
-    this.globals = globals.sort(byName)
+    this.jobs = inNameOrder(jobs)
+    this.globals = inNameOrder(globals)
     for (const machine of this.machines.keys()) this.on.set(machine, new Map())
     for (const job of this.jobs) {
       this.jobsByName.set(job.name, job)
@@ -634,7 +640,7 @@ export const settle = (
   maxPasses = 20
 ): Settled => {
   const targets = new Map(units.map((unit) => [unit.name, unit.target]))
-  const sorted = units.slice().sort(byName)
+  const sorted = inNameOrder(units)
   const seen = new Map<string, number>()
   const history: Array<string> = []
   let current = units
@@ -669,12 +675,18 @@ export const agentUnits = (
   units: ReadonlyArray<EngineUnit>
 ): ReadonlyArray<{ readonly name: string; readonly desiredState: DesiredState }> => {
   const taken: Array<EngineUnit> = []
-  for (const unit of units.slice().sort(byName)) {
+  // Only units with Conflicts patterns can refuse a newcomer that has none: keep them apart, so a fleet without
+  // Conflicts costs one look per unit.
+  const guards: Array<EngineUnit> = []
+  for (const unit of inNameOrder(units)) {
     if (unit.requirements.global) {
       if (!hasMetadata(machine.metadata, unit.requirements.metadata)) continue
     } else if (unit.target !== machine.id) continue
-    if (taken.some((other) => conflictBetween(other, unit.name, unit.requirements.conflicts))) continue
+    const patterns = unit.requirements.conflicts
+    const against = patterns.length > 0 ? taken : guards
+    if (against.some((other) => conflictBetween(other, unit.name, patterns))) continue
     taken.push(unit)
+    if (patterns.length > 0) guards.push(unit)
   }
   return taken.map((unit) => ({ name: unit.name, desiredState: unit.desiredState }))
 }

@@ -156,7 +156,9 @@ export class LocalFleet {
     if (unit.machineID === undefined || this.storage.getState(unit.name, unit.machineID) === undefined) {
       return "inactive"
     }
-    return unit.heartbeat === true || this.agents.isRunning(unit) ? "launched" : "loaded"
+    // A seeded heartbeat stands for agents that are not simulated; simulated agents keep their own.
+    const seededHeartbeat = this.agents.mode === "off" && unit.heartbeat === true
+    return seededHeartbeat || this.agents.isRunning(unit) ? "launched" : "loaded"
   }
 
   /** The machine a unit is reported on: fleet does not look up the schedule of a global unit fetched alone. */

@@ -131,9 +131,28 @@ export class Storage {
 
   /** Adds or replaces a unit. */
   putUnit(unit: StoredUnit): void {
+    const replaced = this.units.has(unit.name)
     this.units.set(unit.name, unit)
-    this.sortedUnits = undefined
     this.listedUnits = undefined
+    if (!replaced || this.sortedUnits === undefined) {
+      this.sortedUnits = undefined
+      return
+    }
+    // A replacement keeps the order: swap it in place (the agents rewrite every unit they schedule).
+    const sorted = this.sortedUnits as Array<StoredUnit>
+    let low = 0
+    let high = sorted.length - 1
+    while (low <= high) {
+      const middle = (low + high) >>> 1
+      const order = compareBytes(sorted[middle]!.name, unit.name)
+      if (order === 0) {
+        sorted[middle] = unit
+        return
+      }
+      if (order < 0) low = middle + 1
+      else high = middle - 1
+    }
+    this.sortedUnits = undefined
   }
 
   /** Removes a unit; `false` when there was none. */
