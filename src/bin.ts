@@ -1,72 +1,34 @@
 /**
- * The `effect-fleet` command line: `effect-fleet serve` runs a local fleet server (the whole fleet v1 API over an
- * in-memory registry) on a loopback TCP port and/or a unix socket until SIGINT or SIGTERM.
+ * The `effect-fleet` command line: fleetctl's commands against the fleet v1 API (see `src/cli/`), and
+ * `effect-fleet serve`, a local fleet server on a loopback TCP port and/or a unix socket until SIGINT or SIGTERM.
  *
  * @since 0.1.0
  */
-import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { Cause, Console, Effect, Exit, Option, Runtime } from "effect"
-import { Command, Flag } from "effect/cli"
-import * as FleetServer from "./FleetServer.ts"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Runtime from "effect/Runtime"
+import { CliIO } from "./cli/io.ts"
+import { run } from "./cli/main.ts"
 
-const port = Flag.Int("port").pipe(
-  Flag.withDescription("TCP port on the host (0 picks a free one; default 49153 unless only --socket is given)"),
-  Flag.optional
-)
+const io = CliIO.of({
+  stdout: (text) => void process.stdout.write(text),
+  stderr: (text) => void process.stderr.write(text),
+  isTTY: process.stdout.isTTY === true,
+  exitCode: 0
+})
 
-const host = Flag.String("host").pipe(Flag.withDescription("TCP host to bind"), Flag.withDefault("127.0.0.1"))
-
-const socket = Flag.String("socket").pipe(
-  Flag.withDescription("Also serve on this unix socket (removed on exit)"),
-  Flag.optional
-)
-
-const tokenLimit = Flag.Int("token-limit").pipe(
-  Flag.withDescription("Page size of every listing (fleetd's token_limit)"),
-  Flag.withDefault(100)
-)
-
-const seed = Flag.String("seed").pipe(
-  Flag.withDescription('JSON file of {"machines":[...],"states":[...],"units":[...]} to start with'),
-  Flag.optional
-)
-
-const agents = Flag.Literals("agents", ["simulated", "off"]).pipe(
-  Flag.withDescription("Simulated agents schedule and run units; off leaves them unscheduled"),
-  Flag.withDefault("simulated")
-)
-
-const serve = Command.make(
-  "serve",
-  { port, host, socket, tokenLimit, seed, agents },
-  Effect.fn("effect-fleet.serve")(function* (flags) {
-    const socketPath = Option.getOrUndefined(flags.socket)
-    const tcpPort = Option.getOrElse(flags.port, () => (socketPath === undefined ? 49153 : undefined))
-    const server = yield* FleetServer.make({
-      port: tcpPort,
-      host: flags.host,
-      socketPath,
-      tokenLimit: flags.tokenLimit,
-      agents: flags.agents,
-      seedFile: Option.getOrUndefined(flags.seed)
-    })
-    if (server.port !== undefined) yield* Console.log(`listening on ${server.url}`)
-    if (server.socketPath !== undefined) yield* Console.log(`listening on unix://${server.socketPath}`)
-    return yield* Effect.never
-  }, Effect.scoped)
-).pipe(Command.withDescription("Serve a local fleet v1 API over an in-memory fleet"))
-
-const cli = Command.make("effect-fleet").pipe(
-  Command.withDescription("Tools for the CoreOS fleet v1 API"),
-  Command.withSubcommands([serve]),
-  Command.run({ version: "0.1.0" })
-)
-
-cli.pipe(
-  Effect.provide(NodeServices.layer),
+run(process.argv.slice(2)).pipe(
+  Effect.provide(Layer.mergeAll(NodeServices.layer, Layer.succeed(CliIO, io))),
   NodeRuntime.runMain({
-    // A signal is how `serve` is meant to stop: exit 0 once the server and its socket are gone.
-    teardown: (exit, onExit) =>
-      Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? onExit(0) : Runtime.defaultTeardown(exit, onExit)
+    teardown: (exit, onExit) => {
+      // A signal is how `serve` is meant to stop: exit 0 once the server and its socket are gone.
+      if (Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)) return onExit(0)
+      if (Exit.isSuccess(exit)) return onExit(io.exitCode)
+      return Runtime.defaultTeardown(exit, onExit)
+    }
   })
 )
