@@ -33,8 +33,8 @@ import {
   type WaitTimeoutError
 } from "./FleetError.ts"
 import * as FleetTransport from "./FleetTransport.ts"
-import { Machine } from "./Machine.ts"
-import { type DesiredState, isDesiredState, Unit } from "./Unit.ts"
+import { Machine, type MetadataOp, metadataPatchBody, validateMetadataOp } from "./Machine.ts"
+import { type DesiredState, type FleetUnit, isDesiredState, Unit } from "./Unit.ts"
 import { UnitState } from "./UnitState.ts"
 import { withDeadline } from "./internal/client/deadline.ts"
 import { classify } from "./internal/client/transport.ts"
@@ -76,20 +76,24 @@ export interface FleetService {
   /** The base URL every API path is appended to. */
   readonly baseUrl: string
   /** PUT the unit's `desiredState` and `options` under `name`, then GET and return the created unit. */
-  readonly createUnit: (name: string, unit: Unit) => Effect.Effect<Unit, FleetError>
+  readonly createUnit: (name: string, unit: Unit) => Effect.Effect<FleetUnit, FleetError>
   /**
-   * Ask fleet to move a unit to `inactive`, `loaded` or `launched`; any other state is refused with `ValueError`
-   * before anything is sent. Returns the unit as fleet reports it afterwards.
+   * Ask fleet to move a unit to `inactive`, `loaded` or `launched`. Typed as a `DesiredState`; a plain string is
+   * still accepted and any other state is refused with `ValueError` before anything is sent. Returns the unit as
+   * fleet reports it afterwards.
    */
-  readonly setUnitDesiredState: (unit: Unit | string, state: string) => Effect.Effect<Unit, FleetError>
+  readonly setUnitDesiredState: (
+    unit: Unit | string,
+    state: DesiredState | (string & {})
+  ) => Effect.Effect<FleetUnit, FleetError>
   /** DELETE a unit. */
   readonly destroyUnit: (unit: Unit | string) => Effect.Effect<void, FleetError>
   /** GET one unit by name. */
-  readonly getUnit: (name: string) => Effect.Effect<Unit, FleetError>
+  readonly getUnit: (name: string) => Effect.Effect<FleetUnit, FleetError>
   /** Every unit, sorted by name, fetched one page at a time as the stream is consumed. */
-  readonly listUnits: () => Stream.Stream<Unit, APIError | TransportError>
+  readonly listUnits: () => Stream.Stream<FleetUnit, APIError | TransportError>
   /** One page of units. */
-  readonly listUnitsPage: (pageToken?: string) => Effect.Effect<Page<Unit>, APIError | TransportError>
+  readonly listUnitsPage: (pageToken?: string) => Effect.Effect<Page<FleetUnit>, APIError | TransportError>
   /** Every unit state (optionally of one machine and/or one unit), fetched one page at a time. */
   readonly listUnitStates: (filter?: UnitStateFilter) => Stream.Stream<UnitState, APIError | TransportError>
   /** One page of unit states. */
@@ -100,6 +104,11 @@ export interface FleetService {
   readonly listMachines: () => Stream.Stream<Machine, APIError | TransportError>
   /** One page of machines. */
   readonly listMachinesPage: (pageToken?: string) => Effect.Effect<Page<Machine>, APIError | TransportError>
+  /**
+   * Edit machine metadata (`PATCH /fleet/v1/machines`): every op is checked against fleet's rules first (a bad one is
+   * a `ValueError` and nothing is sent), then all are sent in one request, which fleet applies in order.
+   */
+  readonly patchMachineMetadata: (ops: ReadonlyArray<MetadataOp>) => Effect.Effect<void, FleetError>
 }
 
 /**
@@ -251,7 +260,7 @@ export const make = Effect.fnUntraced(function* (options: ClientOptions & { read
   const retry = options.retry
 
   const send = (
-    method: "GET" | "PUT" | "DELETE",
+    method: "GET" | "PUT" | "DELETE" | "PATCH",
     path: string,
     request: RequestOptions,
     attempt: number,
@@ -286,7 +295,7 @@ export const make = Effect.fnUntraced(function* (options: ClientOptions & { read
 
   // `read` runs inside each attempt, so that a malformed body (a transient TransportError) is retried too.
   const request = <A = RawResponse>(
-    method: "GET" | "PUT" | "DELETE",
+    method: "GET" | "PUT" | "DELETE" | "PATCH",
     path: string,
     options: RequestOptions = {},
     read?: (response: RawResponse) => Effect.Effect<A, TransportError>
@@ -343,9 +352,13 @@ export const make = Effect.fnUntraced(function* (options: ClientOptions & { read
       : Effect.succeed(name)
   }
 
-  const fetchUnit = (name: string) => {
+  // fleet always names the units it sends.
+  const fetchUnit = (name: string): Effect.Effect<FleetUnit, APIError | TransportError> => {
     const path = `/fleet/v1/units/${encodeName(name)}`
-    return request("GET", path, {}, ({ text }) => decodeJson(`GET ${path}`, text, decodeUnit))
+    return request("GET", path, {}, ({ text }) => decodeJson(`GET ${path}`, text, decodeUnit)) as Effect.Effect<
+      FleetUnit,
+      APIError | TransportError
+    >
   }
 
   const getUnit = Effect.fn("Fleet.getUnit")(function* (name: string) {
@@ -363,7 +376,10 @@ export const make = Effect.fnUntraced(function* (options: ClientOptions & { read
     return yield* fetchUnit(name)
   })
 
-  const setUnitDesiredState = Effect.fn("Fleet.setUnitDesiredState")(function* (unit: Unit | string, state: string) {
+  const setUnitDesiredState = Effect.fn("Fleet.setUnitDesiredState")(function* (
+    unit: Unit | string,
+    state: DesiredState | (string & {})
+  ) {
     const name = yield* requireName(unit)
     yield* Effect.annotateCurrentSpan({ "fleet.unit": name, "fleet.desiredState": state })
     if (!isDesiredState(state)) return yield* new ValueError({ message: invalidStateMessage })
@@ -400,8 +416,12 @@ export const make = Effect.fnUntraced(function* (options: ClientOptions & { read
       Effect.map(fetch(token), (p) => [p.items, Option.fromUndefinedOr(p.nextPageToken)] as const)
     )
 
-  const listUnitsPage = Effect.fn("Fleet.listUnitsPage")((pageToken?: string) =>
-    page("/fleet/v1/units", decodeUnitsPage, (s) => s.units, {}, pageToken)
+  const listUnitsPage = Effect.fn("Fleet.listUnitsPage")(
+    (pageToken?: string) =>
+      page("/fleet/v1/units", decodeUnitsPage, (s) => s.units, {}, pageToken) as Effect.Effect<
+        Page<FleetUnit>,
+        APIError | TransportError
+      >
   )
 
   const stateParams = (filter: UnitStateFilter | undefined): Record<string, string> => ({
@@ -418,6 +438,15 @@ export const make = Effect.fnUntraced(function* (options: ClientOptions & { read
     page("/fleet/v1/machines", decodeMachinesPage, (s) => s.machines, {}, pageToken)
   )
 
+  const patchMachineMetadata = Effect.fn("Fleet.patchMachineMetadata")(function* (ops: ReadonlyArray<MetadataOp>) {
+    for (const op of ops) {
+      const invalid = validateMetadataOp(op)
+      if (invalid !== undefined) return yield* new ValueError({ message: invalid })
+    }
+    if (ops.length === 0) return
+    yield* request("PATCH", "/fleet/v1/machines", { body: metadataPatchBody(ops) })
+  })
+
   return Fleet.of({
     baseUrl,
     createUnit,
@@ -429,7 +458,8 @@ export const make = Effect.fnUntraced(function* (options: ClientOptions & { read
     listUnitStates: (filter) => paginate((pageToken) => listUnitStatesPage({ ...filter, pageToken })),
     listUnitStatesPage,
     listMachines: () => paginate(listMachinesPage),
-    listMachinesPage
+    listMachinesPage,
+    patchMachineMetadata
   })
 })
 
@@ -588,7 +618,7 @@ export const layer = (endpoint: string, options: LayerOptions = {}): Layer.Layer
  * @since 0.1.0
  * @category accessors
  */
-export const createUnit = (name: string, unit: Unit): Effect.Effect<Unit, FleetError, Fleet> =>
+export const createUnit = (name: string, unit: Unit): Effect.Effect<FleetUnit, FleetError, Fleet> =>
   Fleet.use((fleet) => fleet.createUnit(name, unit))
 
 /**
@@ -597,8 +627,30 @@ export const createUnit = (name: string, unit: Unit): Effect.Effect<Unit, FleetE
  * @since 0.1.0
  * @category accessors
  */
-export const setUnitDesiredState = (unit: Unit | string, state: string): Effect.Effect<Unit, FleetError, Fleet> =>
-  Fleet.use((fleet) => fleet.setUnitDesiredState(unit, state))
+export const setUnitDesiredState = (
+  unit: Unit | string,
+  state: DesiredState | (string & {})
+): Effect.Effect<FleetUnit, FleetError, Fleet> => Fleet.use((fleet) => fleet.setUnitDesiredState(unit, state))
+
+/**
+ * Edits machine metadata with typed ops (fleet's `PATCH /fleet/v1/machines`, which neither fleetctl nor
+ * python-fleet exposes). See {@link FleetService.patchMachineMetadata}.
+ *
+ * @example
+ * ```ts
+ * import { Fleet } from "effect-fleet"
+ *
+ * const tag = Fleet.patchMachineMetadata([
+ *   { op: "add", machineId: "4f4d7a1b2c3d4e5f60718293a4b5c6d7", key: "role", value: "db" },
+ *   { op: "remove", machineId: "4f4d7a1b2c3d4e5f60718293a4b5c6d7", key: "disk" }
+ * ])
+ * ```
+ *
+ * @since 0.2.0
+ * @category accessors
+ */
+export const patchMachineMetadata = (ops: ReadonlyArray<MetadataOp>): Effect.Effect<void, FleetError, Fleet> =>
+  Fleet.use((fleet) => fleet.patchMachineMetadata(ops))
 
 /**
  * Destroys a unit.
@@ -625,7 +677,7 @@ export const destroyUnit = (unit: Unit | string): Effect.Effect<void, FleetError
  * @since 0.1.0
  * @category accessors
  */
-export const getUnit = (name: string): Effect.Effect<Unit, FleetError, Fleet> =>
+export const getUnit = (name: string): Effect.Effect<FleetUnit, FleetError, Fleet> =>
   Fleet.use((fleet) => fleet.getUnit(name))
 
 /**
@@ -642,7 +694,7 @@ export const getUnit = (name: string): Effect.Effect<Unit, FleetError, Fleet> =>
  * @since 0.1.0
  * @category accessors
  */
-export const listUnits = (): Stream.Stream<Unit, APIError | TransportError, Fleet> =>
+export const listUnits = (): Stream.Stream<FleetUnit, APIError | TransportError, Fleet> =>
   Stream.unwrap(Fleet.useSync((fleet) => fleet.listUnits()))
 
 /**
@@ -651,7 +703,7 @@ export const listUnits = (): Stream.Stream<Unit, APIError | TransportError, Flee
  * @since 0.1.0
  * @category accessors
  */
-export const listUnitsPage = (pageToken?: string): Effect.Effect<Page<Unit>, APIError | TransportError, Fleet> =>
+export const listUnitsPage = (pageToken?: string): Effect.Effect<Page<FleetUnit>, APIError | TransportError, Fleet> =>
   Fleet.use((fleet) => fleet.listUnitsPage(pageToken))
 
 /**

@@ -7,6 +7,7 @@
 import * as Command from "effect/cli/Command"
 import { listMachines, listUnitFiles, listUnits } from "./commands/list.ts"
 import { cat, verify, version, versionCommand } from "./commands/simple.ts"
+import { destroy, load, restart, start, stop, submit, unload } from "./commands/units.ts"
 import { serve } from "./serve.ts"
 import { root } from "./session.ts"
 
@@ -15,7 +16,22 @@ export const command = root.pipe(
     "effect-fleet is a command-line interface to fleet, the cluster-wide CoreOS init system, over fleet's v1 API" +
       " (fleetctl's commands, flags and output; every global option also reads its FLEETCTL_* variable)"
   ),
-  Command.withSubcommands([cat, listMachines, listUnitFiles, listUnits, verify, versionCommand, serve])
+  Command.withSubcommands([
+    cat,
+    destroy,
+    listMachines,
+    listUnitFiles,
+    listUnits,
+    load,
+    restart,
+    start,
+    stop,
+    submit,
+    unload,
+    verify,
+    versionCommand,
+    serve
+  ])
 )
 
 // fleetctl's `-l` is a pflag long flag named "l": it is spelled `--l` (and `--h` for help). Both spellings work here.

@@ -68,8 +68,13 @@ export const withSession = <R>(
         const fleet = Context.get(built.success, Fleet.Fleet)
         const endpoint = yield* Effect.orDie(checkEndpoint(g))
         const ctx = errorContext(g, endpoint)
-        let cache: Map<string, Machine> | undefined
         const machines = () => Stream.runCollect(fleet.listMachines())
+        // Listed once, shared by concurrent waits; a failure means "no machine known", as in fleetctl.
+        const machineMap = yield* Effect.cached(
+          Effect.map(Effect.result(machines()), (listed) =>
+            listed._tag === "Failure" ? new Map<string, Machine>() : new Map(listed.success.map((m) => [m.id, m]))
+          )
+        )
         const session: Session = {
           globals: g,
           fleet,
@@ -78,16 +83,7 @@ export const withSession = <R>(
           err,
           describe: (error) => errorText(error, ctx),
           machines,
-          cachedMachine: (id) =>
-            Effect.gen(function* () {
-              if (cache === undefined) {
-                cache = new Map()
-                const listed = yield* Effect.result(machines())
-                if (listed._tag === "Failure") return undefined
-                for (const m of listed.success) cache.set(m.id, m)
-              }
-              return cache.get(id)
-            }),
+          cachedMachine: (id) => Effect.map(machineMap, (map) => map.get(id)),
           debug: (text) => {
             if (g.debug) err(`${new Date().toISOString()} DEBUG ${text}`)
           }
