@@ -5,6 +5,7 @@
  * @internal
  */
 import * as Command from "effect/cli/Command"
+import { apply, machineMetadata, wait } from "./commands/extra.ts"
 import { listMachines, listUnitFiles, listUnits } from "./commands/list.ts"
 import { cat, verify, version, versionCommand } from "./commands/simple.ts"
 import { destroy, load, restart, start, stop, submit, unload } from "./commands/units.ts"
@@ -30,6 +31,9 @@ export const command = root.pipe(
     unload,
     verify,
     versionCommand,
+    apply,
+    machineMetadata,
+    wait,
     serve
   ])
 )

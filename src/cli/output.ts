@@ -56,7 +56,7 @@ const yamlScalar = (value: string | number | boolean | null): string => {
   // Plain only when YAML cannot read it as anything but this string.
   return /^[A-Za-z0-9_./@-][A-Za-z0-9_./@ :=-]*$/.test(value) &&
     !/: |:$| $/.test(value) &&
-    !/^(true|false|null|yes|no|on|off|~|[-+]?[0-9.]+(e[-+]?[0-9]+)?)$/i.test(value)
+    !/^(true|false|null|yes|no|on|off|y|n|~|[-+]?(\d+(\.\d*)?|\.\d+)(e[-+]?\d+)?|0x[0-9a-f]+|0o[0-7]+)$/i.test(value)
     ? value
     : JSON.stringify(value)
 }
@@ -83,4 +83,4 @@ const yaml = (value: Data, indent: string): string => {
 
 /** The document `--output` prints for a value. */
 export const render = (format: "json" | "yaml", value: Data): string =>
-  format === "json" ? `${JSON.stringify(value, null, 2)}\n` : yaml(value, "").replace(/^\n/, "")
+  format === "json" ? `${JSON.stringify(value, null, 2)}\n` : yaml(value, "").replace(/^[\n ]/, "")
