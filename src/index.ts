@@ -66,6 +66,13 @@ export * as FleetTransport from "./FleetTransport.ts"
 export * as FleetSsh from "./FleetSsh.ts"
 
 /**
+ * An SSH connection as a service: connect, check the host key, authenticate, open channels, reconnect after a drop.
+ *
+ * @since 0.2.0
+ */
+export * as SshConnection from "./SshConnection.ts"
+
+/**
  * A local fleet server: the whole fleet v1 API over an in-memory fleet, on a loopback port or a unix socket.
  *
  * @since 0.1.0

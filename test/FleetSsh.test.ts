@@ -6,7 +6,7 @@ import * as fs from "node:fs"
 import * as http from "node:http"
 import * as net from "node:net"
 import * as path from "node:path"
-import { Endpoint, Fleet, FleetServer, FleetSsh, Unit } from "../src/index.ts"
+import { Endpoint, Fleet, FleetServer, FleetSsh, SshConnection, Unit } from "../src/index.ts"
 import { ValueError } from "../src/FleetError.ts"
 import { isTunnelFailure } from "../src/internal/ssh/tunnelFailure.ts"
 import { startTinyServer, type TinyServer } from "./support/httpServer.ts"
@@ -445,7 +445,8 @@ describe.skipIf(!available)("FleetSsh", () => {
       })
     )
 
-    it.effect("times out against a server that accepts TCP but never speaks SSH", () =>
+    // The timeout runs on Effect's clock, so this one runs on the real clock rather than the test clock.
+    it.live("times out against a server that accepts TCP but never speaks SSH", () =>
       Effect.gen(function* () {
         const silent = yield* silentServer
         const error = yield* buildError(
@@ -626,41 +627,73 @@ describe.skipIf(!available)("FleetSsh", () => {
 
     const ssh2Client = Effect.promise(() => import("ssh2")).pipe(Effect.map((module) => module.Client))
 
-    it.effect("a caller's client handed over right after connect(): building the layer waits for its ready", () =>
+    it.effect("connectClient connects a caller's client and waits for its ready; it stays the caller's", () =>
       Effect.gen(function* () {
         const Client = yield* ssh2Client
-        const client = yield* Effect.acquireRelease(
-          Effect.sync(() => {
-            const client = new Client()
-            client.connect({ host: "127.0.0.1", port: sshd.port, username: "root", privateKey: sshd.userPrivateKey })
-            return client
-          }),
-          (client) => Effect.sync(() => client.end())
+        const client = new Client()
+        yield* Effect.addFinalizer(() => Effect.sync(() => client.end()))
+        yield* SshConnection.connectClient(client, {
+          host: "127.0.0.1",
+          port: sshd.port,
+          username: "root",
+          privateKey: sshd.userPrivateKey
+        })
+        const body = yield* getJson(`${unix.baseUrl}/connected-for-you`).pipe(
+          Effect.provide(FleetSsh.layerNoConnection({ endpoint: unix })),
+          Effect.provide(SshConnection.layerFromClient(client))
         )
-        const body = yield* getJson(`${unix.baseUrl}/not-ready-yet`).pipe(
-          Effect.provide(FleetSsh.layerClient(client, { endpoint: unix }))
+        expect(body.path).toBe("/connected-for-you")
+        const tcpBody = yield* getJson(`${tcp.baseUrl}/still-open`).pipe(
+          Effect.provide(FleetSsh.layerNoConnection({ endpoint: tcp })),
+          Effect.provide(SshConnection.layerFromClient(client))
         )
-        expect(body.path).toBe("/not-ready-yet")
-        const tcpBody = yield* getJson(`${tcp.baseUrl}/ready-now`).pipe(
-          Effect.provide(FleetSsh.layerClient(client, { endpoint: tcp }))
-        )
-        expect(tcpBody.path).toBe("/ready-now")
+        expect(tcpBody.path).toBe("/still-open")
+        expect(established()).toBe(1)
       })
     )
 
-    it.effect("a caller's client that fails before ready, was never connected or is closed: a ValueError", () =>
+    it.effect("connectClient fails with a ValueError when authentication fails or the connection closes first", () =>
       Effect.gen(function* () {
         const Client = yield* ssh2Client
         const stranger = keygen(path.join(sshd.dir, `client-stranger-${Date.now()}`))
         const refused = new Client()
         refused.on("error", () => {})
-        refused.connect({ host: "127.0.0.1", port: sshd.port, username: "root", privateKey: stranger.privateKey })
-        const error = yield* buildError(FleetSsh.layerClient(refused, { endpoint: unix }))
+        const error = yield* Effect.flip(
+          SshConnection.connectClient(refused, {
+            host: "127.0.0.1",
+            port: sshd.port,
+            username: "root",
+            privateKey: stranger.privateKey
+          })
+        )
         expect(error).toEqual(
           new ValueError({ message: "Unable to connect via ssh: All configured authentication methods failed" })
         )
-        expect(message(yield* buildError(FleetSsh.layerClient(new Client(), { endpoint: unix })))).toBe(
-          "Unable to connect via ssh: the ssh2 Client is not connected; call connect() first"
+        const silent = yield* silentServer
+        const hungUp = new Client()
+        hungUp.on("error", () => {})
+        const fiber = yield* SshConnection.connectClient(hungUp, {
+          host: "127.0.0.1",
+          port: silent.port,
+          username: "root",
+          privateKey: sshd.userPrivateKey
+        }).pipe(Effect.flip, Effect.forkChild)
+        yield* Effect.promise(() => waitFor(() => silent.open() === 1, "the connection"))
+        for (const socket of silent.sockets) socket.destroy()
+        expect((yield* Fiber.join(fiber)).message).toMatch(/^Unable to connect via ssh: /)
+      })
+    )
+
+    it.effect("a caller's client never connected, or closed: requests fail with a Tunnel error saying so", () =>
+      Effect.gen(function* () {
+        const Client = yield* ssh2Client
+        const unconnected = yield* getJson(`${unix.baseUrl}/unconnected`).pipe(
+          Effect.flip,
+          Effect.provide(FleetSsh.layerNoConnection({ endpoint: unix })),
+          Effect.provide(SshConnection.layerFromClient(new Client()))
+        )
+        expect(message(causes(unconnected).find(isTunnelFailure))).toContain(
+          'the ssh2 Client is not connected or its connection is closed (connect() it and wait for "ready")'
         )
         const ended = new Client()
         yield* Effect.callback<void>((resume) => {
@@ -668,9 +701,13 @@ describe.skipIf(!available)("FleetSsh", () => {
           ended.once("close", () => resume(Effect.void))
           ended.connect({ host: "127.0.0.1", port: sshd.port, username: "root", privateKey: sshd.userPrivateKey })
         })
-        expect(message(yield* buildError(FleetSsh.layerClient(ended, { endpoint: unix })))).toBe(
-          "Unable to connect via ssh: the ssh2 Client's connection is closed"
+        const closed = yield* getJson(`${tcp.baseUrl}/closed`).pipe(
+          Effect.flip,
+          Effect.provide(FleetSsh.layerNoConnection({ endpoint: tcp })),
+          Effect.provide(SshConnection.layerFromClient(ended))
         )
+        expect(causes(closed).find(isTunnelFailure)).toBeDefined()
+        expect(message(causes(closed).find(isTunnelFailure))).toContain("not connected or its connection is closed")
       })
     )
 

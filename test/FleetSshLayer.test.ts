@@ -8,6 +8,7 @@ import * as Fleet from "../src/Fleet.ts"
 import { ValueError } from "../src/FleetError.ts"
 import * as FleetServer from "../src/FleetServer.ts"
 import { Machine } from "../src/Machine.ts"
+import * as SshConnection from "../src/SshConnection.ts"
 import * as Unit from "../src/Unit.ts"
 import { establishedOn, type Sshd, sshdAvailable, startSshd } from "./support/sshd.ts"
 
@@ -96,13 +97,22 @@ describe.skipIf(!available)("Fleet.layer through SSH", () => {
     }).pipe(Effect.provide(server))
   )
 
-  it.live("sshClient as the README shows it: connect(), then Fleet.layer at once, before the client is ready", () =>
+  it.live("sshClient as the README shows it: SshConnection.connectClient, then Fleet.layer", () =>
     Effect.gen(function* () {
       const { Client } = yield* Effect.promise(() => import("ssh2"))
       const ssh = new Client()
       yield* Effect.addFinalizer(() => Effect.sync(() => ssh.end()))
-      ssh.connect({ host: "127.0.0.1", port: sshd.port, username: "root", privateKey: sshd.userPrivateKey })
-      const own = Fleet.layer(`unix://${socketPath}`, { sshClient: ssh })
+      const own = Layer.unwrap(
+        Effect.as(
+          SshConnection.connectClient(ssh, {
+            host: "127.0.0.1",
+            port: sshd.port,
+            username: "root",
+            privateKey: sshd.userPrivateKey
+          }),
+          Fleet.layer(`unix://${socketPath}`, { sshClient: ssh })
+        )
+      )
       yield* everyOperation.pipe(Effect.provide(own))
       expect(establishedOn(sshd.port)).toBe(1)
     }).pipe(Effect.provide(server))

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { type Duplex, duplexPair } from "node:stream"
 import * as tls from "node:tls"
-import { ChannelSet } from "../src/internal/ssh/channel.ts"
+import { ChannelSet, wrap } from "../src/internal/ssh/channel.ts"
 import { isTunnelFailure } from "../src/internal/ssh/tunnelFailure.ts"
 import { makePki, type Pki } from "./support/tls.ts"
 
@@ -50,7 +50,7 @@ const tlsOverChannel = (ca: string) => {
   const client = tls.connect({ socket: channel, ca, servername: "localhost" })
   const channels = new ChannelSet()
   channels.add(channel)
-  channels.wrap(channel, client)
+  wrap(channel, client)
   return { channel, channels, client }
 }
 
@@ -121,7 +121,7 @@ describe("ChannelSet.failAll", () => {
     channel.destroy()
     return new Promise<void>((resolve) =>
       channel.once("close", () => {
-        channels.wrap(channel, channel)
+        wrap(channel, channel)
         expect(channels.size).toBe(0)
         resolve()
       })

@@ -1,6 +1,6 @@
 import * as fs from "node:fs"
-import { Redacted } from "effect"
-import { Fleet } from "effect-fleet"
+import { Effect, Layer, Redacted } from "effect"
+import { Endpoint, Fleet, FleetSsh, SshConnection } from "effect-fleet"
 import { Client } from "ssh2"
 
 // The common case: fleet on /var/run/fleet.sock of a cluster machine, reached over SSH as `core`, authenticating
@@ -24,8 +24,27 @@ export const explicit = Fleet.layer("http://127.0.0.1:49153", {
   }
 })
 
-// Advanced: an SSH connection you configured, connected and own (python-fleet's ssh_raw_transport). Building the
-// layer waits for the connection to be ready; the library opens channels on it and never closes it.
+// Advanced: an SSH connection you configured and own (python-fleet's ssh_raw_transport). connectClient connects it
+// and waits for its "ready"; the library opens channels on it and never closes it.
 const ssh = new Client()
-ssh.connect({ host: "198.51.100.23", username: "core", privateKey: fs.readFileSync("/tmp/the.key") })
-export const own = Fleet.layer("unix:///var/run/fleet.sock", { sshClient: ssh })
+export const own = Layer.unwrap(
+  Effect.as(
+    SshConnection.connectClient(ssh, {
+      host: "198.51.100.23",
+      username: "core",
+      privateKey: fs.readFileSync("/tmp/the.key")
+    }),
+    Fleet.layer("unix:///var/run/fleet.sock", { sshClient: ssh })
+  )
+)
+
+// Composed by hand, NodeHttpClient's way: the SshConnection service (connect, host key, reconnect) and an
+// HttpClient over whichever SshConnection is provided.
+export const composed = Layer.unwrap(
+  Effect.map(Endpoint.parse("unix:///var/run/fleet.sock"), (endpoint) =>
+    Fleet.layerHttpClient({ baseUrl: endpoint.baseUrl }).pipe(
+      Layer.provide(FleetSsh.layerNoConnection({ endpoint })),
+      Layer.provide(SshConnection.layer({ tunnel: "198.51.100.23", strictHostKeyChecking: "accept-new" }))
+    )
+  )
+)

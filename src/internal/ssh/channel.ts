@@ -1,12 +1,14 @@
 /**
- * The channels of one SSH connection and how they are failed when it drops.
+ * The channels of one SSH connection: opening them, and failing them when the connection drops.
  *
- * A channel may be handed to undici as it is, or wrapped in a TLS socket for an `https://` endpoint. A wrapped
+ * A channel may be handed to its reader as it is, or wrapped in a TLS socket for an `https://` endpoint. A wrapped
  * channel is read by Node's TLS layer, which forwards any "error" the channel emits to the TLS socket and throws it
  * there when nobody listens (between the handshake and undici taking the socket, or after undici let go of it).
- * So an error is only ever emitted on the outermost stream, the one undici reads.
+ * So an error is only ever emitted on the outermost stream, the one the reader holds.
  */
+import * as Effect from "effect/Effect"
 import { Duplex } from "node:stream"
+import type * as Ssh2 from "ssh2"
 import { TunnelFailure } from "./tunnelFailure.ts"
 
 const isSshChannel = (stream: Duplex): stream is Duplex & { close(): void } =>
@@ -34,34 +36,76 @@ export const fail = (stream: Duplex, error: Error): void => {
   close(stream)
 }
 
+// The stream read from each wrapped channel; kept beside the channel so that whoever wraps it need not know which
+// connection it belongs to.
+const outerOf = new WeakMap<Duplex, Duplex>()
+
+/** Records that `socket` now reads `channel`; call it as soon as the wrapper exists, before any await. */
+export const wrap = (channel: Duplex, socket: Duplex): void => {
+  outerOf.set(channel, socket)
+}
+
 /**
  * The open channels of one SSH connection, so that requests in flight fail with a `TunnelFailure` when the
  * connection drops instead of waiting on, or misreading, a half-closed channel.
  */
 export class ChannelSet {
-  /** Each open channel and the stream undici reads from it: the channel itself, or the TLS socket around it. */
-  private readonly outer = new Map<Duplex, Duplex>()
+  private readonly open = new Set<Duplex>()
 
   get size(): number {
-    return this.outer.size
+    return this.open.size
   }
 
   add(channel: Duplex): void {
-    this.outer.set(channel, channel)
-    channel.once("close", () => this.outer.delete(channel))
-  }
-
-  /** Records that `socket` now reads `channel`; call it as soon as the wrapper exists, before any await. */
-  wrap(channel: Duplex, socket: Duplex): void {
-    if (this.outer.has(channel)) this.outer.set(channel, socket)
+    this.open.add(channel)
+    channel.once("close", () => this.open.delete(channel))
   }
 
   failAll(message: string): void {
-    const entries = [...this.outer]
-    this.outer.clear()
-    for (const [channel, socket] of entries) {
+    const channels = [...this.open]
+    this.open.clear()
+    for (const channel of channels) {
+      const socket = outerOf.get(channel) ?? channel
       fail(socket, new TunnelFailure(message))
       if (socket !== channel) close(channel)
     }
   }
 }
+
+/**
+ * Opens a channel with one of ssh2's channel requests. ssh2 cannot take a request back, so a channel granted after
+ * the caller gave up is closed on arrival.
+ */
+export const request = (
+  target: string,
+  send: (done: (error: Error | undefined, channel: Ssh2.ClientChannel) => void) => void
+): Effect.Effect<Ssh2.ClientChannel, TunnelFailure> =>
+  Effect.callback((resume) => {
+    let abandoned = false
+    try {
+      send((error, channel) => {
+        if (abandoned) {
+          if (error === undefined) close(channel)
+          return
+        }
+        if (error)
+          resume(Effect.fail(new TunnelFailure(`SSH channel to ${target} refused: ${error.message}`, { cause: error })))
+        else resume(Effect.succeed(channel))
+      })
+    } catch (cause) {
+      resume(
+        Effect.fail(new TunnelFailure(`SSH channel to ${target} could not be opened: ${String(cause)}`, { cause }))
+      )
+    }
+    return Effect.sync(() => {
+      abandoned = true
+    })
+  })
+
+/** A `direct-tcpip` channel to `host:port` as seen from the SSH server. */
+export const forwardTcp = (client: Ssh2.Client, host: string, port: number) =>
+  request(`${host}:${port}`, (done) => client.forwardOut("127.0.0.1", 0, host, port, done))
+
+/** OpenSSH's `direct-streamlocal@openssh.com` channel to a unix socket on the SSH server. */
+export const forwardStreamLocal = (client: Ssh2.Client, socketPath: string) =>
+  request(socketPath, (done) => client.openssh_forwardOutStreamLocal(socketPath, done))

@@ -212,3 +212,6 @@ export const appendLine = async (file: string, line: string): Promise<void> => {
     await handle.close()
   }
 }
+
+/** Records a host's key line, as `accept-new` does. */
+export const record = appendLine

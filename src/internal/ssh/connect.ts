@@ -1,0 +1,180 @@
+/**
+ * One attempt at an SSH connection: read known_hosts, resolve, connect, handshake, judge the host key,
+ * authenticate. The whole attempt is bounded by one timeout; interrupting it closes whatever was opened.
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as dns from "node:dns/promises"
+import * as net from "node:net"
+import type * as Ssh2 from "ssh2"
+import { type Address, display } from "./address.ts"
+import * as Auth from "./auth.ts"
+import * as HostKey from "./hostKey.ts"
+import * as KnownHosts from "./knownHosts.ts"
+import { TunnelFailure } from "./tunnelFailure.ts"
+
+/** Everything an attempt needs, settled once when the connection is configured. */
+export interface Settings {
+  readonly address: Address
+  readonly username: string
+  /** Bounds the whole attempt; `Infinity` for none. */
+  readonly timeoutMs: number
+  /** 0 when off, as ssh2 reads it. */
+  readonly keepaliveMs: number
+  readonly knownHostsFile: string
+  readonly policy: HostKey.Policy
+  readonly auth: ReadonlyArray<Auth.Attempt>
+}
+
+// OpenSSH's ServerAliveCountMax: a few lost replies are a dead peer, one may be a slow one.
+const keepaliveCountMax = 3
+
+/** ssh2 runs keepalives on setInterval, which reads anything past 2^31 - 1 ms as 1 ms. */
+export const keepaliveMillis = (input: Duration.Input | undefined): number => {
+  const ms = Duration.toMillis(input ?? Duration.seconds(15))
+  return Number.isFinite(ms) && ms > 0 ? Math.min(Math.max(1, Math.round(ms)), 2 ** 31 - 1) : 0
+}
+
+const readKnown = (settings: Settings): Effect.Effect<HostKey.Known, TunnelFailure> =>
+  Effect.gen(function* () {
+    const file = settings.knownHostsFile
+    if (settings.policy === false) return { file, entries: [] }
+    const text = yield* Effect.promise(() => KnownHosts.readFile(file))
+    if (text === undefined && settings.policy === true)
+      return yield* Effect.fail(new TunnelFailure(HostKey.missingFile(file)))
+    return { file, entries: KnownHosts.parse(text ?? "") }
+  })
+
+const resolve = (host: string): Effect.Effect<string, TunnelFailure> =>
+  Effect.tryPromise({
+    try: () => dns.lookup(host),
+    catch: (cause) => new TunnelFailure(`${host} could not be resolved.`, { cause })
+  }).pipe(Effect.map((found) => found.address))
+
+const tcpConnect = (address: Address, ip: string): Effect.Effect<net.Socket, TunnelFailure> =>
+  Effect.callback((resume) => {
+    // Small HTTP requests in SSH packets meet Nagle's algorithm and the peer's delayed ACK: 40 ms per request.
+    const socket = net.connect({ host: ip, port: address.port, noDelay: true })
+    const onError = (error: Error) =>
+      resume(
+        Effect.fail(new TunnelFailure(`Unable to connect to ${display(address)}: ${error.message}`, { cause: error }))
+      )
+    socket.once("error", onError)
+    socket.once("connect", () => {
+      socket.off("error", onError)
+      resume(Effect.succeed(socket))
+    })
+    return Effect.sync(() => socket.destroy())
+  })
+
+const handshake = (
+  Client: typeof Ssh2.Client,
+  socket: net.Socket,
+  settings: Settings,
+  known: HostKey.Known,
+  host: KnownHosts.Host
+): Effect.Effect<Ssh2.Client, TunnelFailure> =>
+  Effect.callback((resume) => {
+    const client = new Client()
+    const notes: Array<string> = []
+    // Set by the host key check, which ssh2 only reports afterwards as a bare "verification failed".
+    let refusal: string | undefined
+    let settled = false
+    const fail = (reason: string, cause?: unknown) => {
+      if (settled) return
+      settled = true
+      client.destroy()
+      socket.destroy()
+      resume(
+        Effect.fail(
+          new TunnelFailure(`Unable to connect via ssh: ${reason}`, cause === undefined ? undefined : { cause })
+        )
+      )
+    }
+    // Stays for the client's life: ssh2 throws an "error" nobody listens to. The tunnel adds its own listener.
+    client.on("error", (error: Error & { level?: string }) => {
+      if (Auth.isNote(error)) return void notes.push(error.message)
+      if (refusal !== undefined) return fail(refusal, error)
+      if (error.level === "client-authentication") {
+        const tried = settings.auth.map((attempt) => attempt.label).join(", ")
+        const detail = notes.length === 0 ? "" : `; ${notes.join("; ")}`
+        return fail(`authentication failed for user ${settings.username} (tried ${tried}${detail})`, error)
+      }
+      fail(error.message, error)
+    })
+    const onClose = () => fail(refusal ?? "the server closed the connection during the handshake")
+    client.once("close", onClose)
+    client.once("ready", () => {
+      if (settled) return
+      settled = true
+      client.off("close", onClose)
+      resume(Effect.succeed(client))
+    })
+    const hostVerifier = (key: Buffer, verify: (valid: boolean) => void) => {
+      const verdict = HostKey.judge(settings.policy, known, host, key)
+      switch (verdict._tag) {
+        case "Accept":
+          return verify(true)
+        case "Refuse":
+          refusal = verdict.reason
+          return verify(false)
+        case "Record":
+          KnownHosts.record(known.file, verdict.line).then(
+            () => verify(true),
+            (error: Error) => {
+              refusal = `could not add ${KnownHosts.hostName(host.host, host.port)} to ${known.file}: ${error.message}`
+              verify(false)
+            }
+          )
+      }
+    }
+    client.connect({
+      sock: socket,
+      username: settings.username,
+      readyTimeout: 0,
+      hostVerifier,
+      authHandler: settings.auth.map((attempt) => attempt.method),
+      keepaliveInterval: settings.keepaliveMs,
+      keepaliveCountMax,
+      algorithms: { serverHostKey: HostKey.preferredAlgorithms(known, host) }
+    })
+    return Effect.sync(() => {
+      settled = true
+      client.destroy()
+      socket.destroy()
+    })
+  })
+
+/** Connects once. Every failure is a `TunnelFailure` carrying python-fleet's message. */
+export const connect = (Client: typeof Ssh2.Client, settings: Settings): Effect.Effect<Ssh2.Client, TunnelFailure> =>
+  Effect.suspend(() => {
+    const { address } = settings
+    // Which step the timeout cut short decides its message, as in python-fleet.
+    let phase: "address" | "ssh" = "address"
+    const attempt = Effect.gen(function* () {
+      const known = yield* readKnown(settings)
+      const ip = yield* resolve(address.host)
+      const socket = yield* tcpConnect(address, ip)
+      phase = "ssh"
+      const host = { host: address.host, ip, port: address.port }
+      return yield* handshake(Client, socket, settings, known, host).pipe(
+        Effect.onError(() => Effect.sync(() => socket.destroy()))
+      )
+    })
+    if (!Number.isFinite(settings.timeoutMs)) return attempt
+    return attempt.pipe(
+      Effect.timeoutOrElse({
+        duration: Duration.millis(Math.min(settings.timeoutMs, 2 ** 31 - 1)),
+        orElse: () => {
+          const after = `timed out after ${settings.timeoutMs} ms`
+          return Effect.fail(
+            new TunnelFailure(
+              phase === "ssh"
+                ? `Unable to connect via ssh: ${after} while initiating SSH connection`
+                : `Unable to connect to ${display(address)}: ${after}`
+            )
+          )
+        }
+      })
+    )
+  })
