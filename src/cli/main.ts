@@ -6,6 +6,7 @@
  */
 import * as Command from "effect/cli/Command"
 import { apply, machineMetadata, wait } from "./commands/extra.ts"
+import { fdForward, journal, ssh, status } from "./commands/remote.ts"
 import { listMachines, listUnitFiles, listUnits } from "./commands/list.ts"
 import { cat, verify, version, versionCommand } from "./commands/simple.ts"
 import { destroy, load, restart, start, stop, submit, unload } from "./commands/units.ts"
@@ -20,12 +21,16 @@ export const command = root.pipe(
   Command.withSubcommands([
     cat,
     destroy,
+    fdForward,
+    journal,
     listMachines,
     listUnitFiles,
     listUnits,
     load,
     restart,
+    ssh,
     start,
+    status,
     stop,
     submit,
     unload,
