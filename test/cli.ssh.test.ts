@@ -161,6 +161,22 @@ describe.skipIf(!sshdAvailable())("status, journal and ssh over a real sshd (ski
     })
   })
 
+  it("through --tunnel: the API and the machine are both reached through the tunnel host", async () => {
+    const result = await cli("--tunnel", `127.0.0.1:${sshd.port}`, "status", "--ssh-port", String(sshd.port), "web")
+    expect(result).toEqual({ stdout: "systemctl status -l web.service\n", stderr: "to stderr\n", code: 0 })
+    const ran = await cli(
+      "--tunnel",
+      `127.0.0.1:${sshd.port}`,
+      "ssh",
+      "--ssh-port",
+      String(sshd.port),
+      "web",
+      "echo",
+      "via"
+    )
+    expect(ran).toEqual({ stdout: "via\n", stderr: "", code: 0 })
+  })
+
   it("the host key is checked as for the API tunnel: an unknown host is refused unless checking is off", async () => {
     const empty = path.join(sshd.dir, "known_hosts_empty")
     fs.writeFileSync(empty, "")

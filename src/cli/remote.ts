@@ -16,6 +16,7 @@ import { spawn } from "node:child_process"
 import type * as Ssh2 from "ssh2"
 import * as Address from "../internal/ssh/address.ts"
 import * as Auth from "../internal/ssh/auth.ts"
+import * as Channel from "../internal/ssh/channel.ts"
 import * as Connect from "../internal/ssh/connect.ts"
 import type { Globals } from "./globals.ts"
 import type { CliIOService } from "./io.ts"
@@ -39,14 +40,13 @@ const expandHome = (file: string) =>
       ? nodePath.join(os.homedir(), file.slice(2))
       : nodePath.resolve(file)
 
-/** A connected SSH client to `addr` (`host` or `host:port`), closed with the scope. Failures are messages. */
+/**
+ * A connected SSH client to `addr` (`host` or `host:port`), closed with the scope. Through `--tunnel`, the machine is
+ * reached over a channel of an SSH connection to the tunnel host (fleetctl's `NewTunnelledSSHClient`); both hops
+ * are checked against the known_hosts file. Failures are messages.
+ */
 export const connect = (globals: Globals, addr: string): Effect.Effect<Ssh2.Client, string, Scope.Scope> =>
   Effect.gen(function* () {
-    if (globals.tunnel !== "") {
-      return yield* Effect.fail(
-        "reaching a machine through --tunnel is not supported yet: run this on a cluster member"
-      )
-    }
     const address = yield* Effect.mapError(Address.parse(addr), (error) => error.message)
     const ssh2 = (yield* Effect.promise(() => import("ssh2"))).default
     const username = globals.sshUsername
@@ -60,9 +60,22 @@ export const connect = (globals: Globals, addr: string): Effect.Effect<Ssh2.Clie
       policy: globals.strictHostKeyChecking,
       auth
     }
+    const release = (client: Ssh2.Client) => Effect.sync(() => client.end())
+    if (globals.tunnel === "") {
+      return yield* Effect.acquireRelease(
+        Effect.mapError(Connect.connect(ssh2.Client, settings), (failure) => failure.message),
+        release
+      )
+    }
+    const tunnelAddress = yield* Effect.mapError(Address.parse(globals.tunnel), (error) => error.message)
+    const bastion = yield* Effect.acquireRelease(
+      Effect.mapError(Connect.connect(ssh2.Client, { ...settings, address: tunnelAddress }), (f) => f.message),
+      release
+    )
+    const channel = yield* Effect.mapError(Channel.forwardTcp(bastion, address.host, address.port), (f) => f.message)
     return yield* Effect.acquireRelease(
-      Effect.mapError(Connect.connect(ssh2.Client, settings), (failure) => failure.message),
-      (client) => Effect.sync(() => client.end())
+      Effect.mapError(Connect.connectOver(ssh2.Client, channel as unknown as net.Socket, settings), (f) => f.message),
+      release
     )
   })
 
