@@ -9,7 +9,7 @@ import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { effectFleet, localServer, type Server } from "./support/fleetctl.ts"
+import { effectFleet, fleetctl, haveFleetctl, localServer, type Server } from "./support/fleetctl.ts"
 import { type Sshd, sshdAvailable, startAgent, startSshd } from "./support/sshd.ts"
 
 const machine = "abcdef0123456789abcdef0123456789"
@@ -160,6 +160,36 @@ describe.skipIf(!sshdAvailable())("status, journal and ssh over a real sshd (ski
       code: 1
     })
   })
+
+  it.skipIf(!haveFleetctl)(
+    "the same output, stderr and exit codes as fleetctl (skipped without fleet-ref)",
+    async () => {
+      const port = String(sshd.port)
+      const cases: ReadonlyArray<ReadonlyArray<string>> = [
+        ["status", "--ssh-port", port, "web"],
+        ["status", "--ssh-port", port, "web", "failing", "web"],
+        ["status", "idle"],
+        ["status", "ghost"],
+        ["journal", "--ssh-port", port, "--lines", "5", "--sudo", "--follow", "web"],
+        ["journal", "--ssh-port", port, "--output", "json", "failing"],
+        ["journal", "idle"],
+        ["journal", "a", "b"],
+        ["ssh", "--ssh-port", port, "abcdef", "echo", "hello"],
+        ["ssh", "--ssh-port", port, "--unit", "web", "exit 7"],
+        ["ssh", "--ssh-port", port, "--machine", "abc", "echo", "by", "machine"],
+        ["ssh", "nothing-like-it"],
+        ["ssh", "--machine", "a", "--unit", "b"],
+        ["ssh", "--machine", "zzz"],
+        ["--tunnel", `127.0.0.1:${port}`, "status", "--ssh-port", port, "web"]
+      ]
+      for (const args of cases) {
+        const argv = [...common, ...args]
+        const theirs = await fleetctl(argv)
+        const ours = await effectFleet(argv)
+        expect({ args: args.join(" "), ...ours }).toEqual({ args: args.join(" "), ...theirs })
+      }
+    }
+  )
 
   it("through --tunnel: the API and the machine are both reached through the tunnel host", async () => {
     const result = await cli("--tunnel", `127.0.0.1:${sshd.port}`, "status", "--ssh-port", String(sshd.port), "web")
