@@ -20,6 +20,7 @@
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as fs from "node:fs"
@@ -566,7 +567,7 @@ export const submit = (
     const fleet = yield* Fleet.Fleet
     const describe = describeWith(options)
     const created: Array<string> = []
-    const waits: Array<Effect.Effect<void, UnitsError, Fleet.Fleet>> = []
+    const waits: Array<Fiber.Fiber<void, UnitsError>> = []
     const command = options.command ?? "submit"
     const run = Effect.gen(function* () {
       for (const rawArg of args) {
@@ -609,12 +610,19 @@ export const submit = (
         const unit = yield* resolveUnitFile(arg, options)
         yield* createUnit(fleet, name, unit, options)
         created.push(name)
-        waits.push(waitForStates([name], "inactive", "submit", { ...options, noBlock: false }))
+        // Each unit is waited for from the moment it is created, as fleetctl's goroutines do.
+        waits.push(
+          yield* Effect.forkChild(
+            waitForStates([name], "inactive", "submit", { ...options, noBlock: false }).pipe(
+              Effect.provideService(Fleet.Fleet, fleet)
+            )
+          )
+        )
       }
     })
     // fleetctl starts waiting for each unit as soon as it is created, and waits for all of them even after a failure.
     const outcome = yield* Effect.result(run)
-    const waited = yield* Effect.forEach(waits, (wait) => Effect.result(wait), { concurrency: "unbounded" })
+    const waited = yield* Effect.forEach(waits, (wait) => Effect.result(Fiber.join(wait)))
     if (outcome._tag === "Failure") return yield* outcome.failure
     const failed = waited.filter((w) => w._tag === "Failure")
     if (failed.length > 0) {

@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process"
 import * as fs from "node:fs"
+import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as NodeServices from "@effect/platform-node/NodeServices"
@@ -72,15 +73,101 @@ export const localServer = async (seed: unknown, agents: "off" | "simulated" = "
   return { url: server.url, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
 }
 
-/** fleet's own API handler over its in-memory registry, seeded. */
-export const referenceServer = (seed: unknown): Promise<Server> =>
+export const haveEtcd = (() => {
+  try {
+    fs.accessSync("/usr/bin/etcd", fs.constants.X_OK)
+    return true
+  } catch {
+    return false
+  }
+})()
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = net.createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
+    })
+  })
+
+/** An etcd with the v2 API on loopback ports, for fleet's etcd registry; a fresh prefix is a fresh fleet. */
+export const startEtcd = async (): Promise<{ readonly url: string; readonly stop: () => Promise<void> }> => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-fleet-etcd-"))
+  const [client, peer] = [await freePort(), await freePort()]
+  const url = `http://127.0.0.1:${client}`
+  const child = spawn(
+    "/usr/bin/etcd",
+    [
+      "--enable-v2",
+      "--name",
+      "ref",
+      "--data-dir",
+      dir,
+      "--listen-client-urls",
+      url,
+      "--advertise-client-urls",
+      url,
+      "--listen-peer-urls",
+      `http://127.0.0.1:${peer}`,
+      "--initial-advertise-peer-urls",
+      `http://127.0.0.1:${peer}`,
+      "--initial-cluster",
+      `ref=http://127.0.0.1:${peer}`
+    ],
+    { stdio: ["ignore", "ignore", "pipe"] }
+  )
+  await new Promise<void>((resolve, reject) => {
+    let text = ""
+    child.stderr!.on("data", (chunk: Buffer) => {
+      text += chunk.toString()
+      if (text.includes("ready to serve client requests")) resolve()
+    })
+    child.once("exit", (code) => reject(new Error(`etcd exited with ${code}: ${text}`)))
+  })
+  return {
+    url,
+    stop: () =>
+      new Promise<void>((done) => {
+        child.once("exit", () => {
+          fs.rmSync(dir, { recursive: true, force: true })
+          done()
+        })
+        child.kill()
+      })
+  }
+}
+
+let prefixes = 0
+
+/**
+ * fleet's own API handler, seeded: over its in-memory registry, or over etcd (what fleetd serves; each server gets a
+ * fresh key prefix) when `etcd` is given.
+ */
+export const referenceServer = (seed: unknown, etcd?: string): Promise<Server> =>
   new Promise((resolve, reject) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-fleet-seed-"))
     const seedFile = path.join(dir, "seed.json")
     fs.writeFileSync(seedFile, JSON.stringify(seed))
     const child: ChildProcess = spawn(
       testServerPath,
-      ["-registry", "fake", "-addr", "127.0.0.1:0", "-seed-file", seedFile],
+      [
+        ...(etcd === undefined
+          ? ["-registry", "fake"]
+          : [
+              "-registry",
+              "etcd",
+              "-etcd-endpoint",
+              etcd,
+              "-etcd-prefix",
+              `/effect-fleet-${process.pid}-${++prefixes}`
+            ]),
+        "-addr",
+        "127.0.0.1:0",
+        "-seed-file",
+        seedFile
+      ],
       { stdio: ["ignore", "ignore", "pipe"] }
     )
     let text = ""
