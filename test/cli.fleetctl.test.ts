@@ -6,11 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import {
   effectFleet,
   fleetctl,
+  haveEtcd,
   haveFleetctl,
   haveTestServer,
   localServer,
   referenceServer,
-  type Server
+  type Server,
+  startEtcd
 } from "./support/fleetctl.ts"
 
 const m1 = "4f4d7a1b2c3d4e5f60718293a4b5c6d7"
@@ -130,6 +132,20 @@ describe.skipIf(!haveFleetctl)("effect-fleet vs fleetctl (skipped without ../sha
     })
     afterAll(() => reference?.close())
     compare(() => reference, "fake registry")
+  })
+
+  describe.skipIf(!haveTestServer || !haveEtcd)("against fleet's own API handler over etcd", () => {
+    let etcd: Awaited<ReturnType<typeof startEtcd>>
+    let reference: Server
+    beforeAll(async () => {
+      etcd = await startEtcd()
+      reference = await referenceServer(seed, etcd.url)
+    })
+    afterAll(async () => {
+      await reference?.close()
+      await etcd?.stop()
+    })
+    compare(() => reference, "etcd registry")
   })
 
   it("client errors: no scheme, a unix URL with a host, a refused connection, a missing socket", async () => {
