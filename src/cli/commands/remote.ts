@@ -33,7 +33,13 @@ const getUnit = (session: Session, name: string) =>
   )
 
 /** fleetctl's `runCommand`: locally when the machine is this one, else over SSH; the command's exit status. */
-const runCommand = (session: Session, machineId: string, port: number, command: string, args: ReadonlyArray<string>) =>
+export const runCommand = (
+  session: Session,
+  machineId: string,
+  port: number,
+  command: string,
+  args: ReadonlyArray<string>
+) =>
   Effect.gen(function* () {
     const remote = yield* loadRemote
     if (remote.isLocalMachine(machineId)) {

@@ -299,16 +299,18 @@ export const restart = Command.make("restart", { blockAttempts: blockAttempts("s
       session,
       Effect.gen(function* () {
         const result = yield* FleetUnits.restart(flags.units, optionsFor(session, flags))
-        const reachable = []
+        // fleetctl restarts global units with `systemctl restart` on the machine each one names, over SSH.
         for (const unit of result.global) {
           const machine = unit.machineID === undefined ? undefined : yield* session.cachedMachine(unit.machineID)
-          if (machine?.primaryIP !== undefined && machine.primaryIP !== "") reachable.push(unit.name)
-        }
-        if (reachable.length > 0) {
-          session.err(
-            `Error restarting global units ${goList(reachable)} err:restarting global units over SSH is not supported`
-          )
-          return 1
+          if (machine === undefined || machine.primaryIP === undefined || machine.primaryIP === "") continue
+          const { runCommand } = yield* Effect.promise(() => import("./remote.ts"))
+          const code = yield* runCommand(session, machine.id, 22, "systemctl", ["restart", unit.name])
+          if (code !== 0) {
+            session.err(
+              `Error restarting global units ${goList(result.global.map((u) => u.name))} err:Error running systemctl restart. machine id=${machine.id}, unit name=${unit.name}`
+            )
+            return 1
+          }
         }
         return 0
       }),
