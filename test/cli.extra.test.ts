@@ -83,6 +83,20 @@ describe("effect-fleet wait", () => {
     })
   )
 
+  it("shows a progress line on a terminal, and only the final lines otherwise", { timeout: 60_000 }, () =>
+    withServer(async (server) => {
+      const dir = unitDir({ "idle.service": "[Service]\nExecStart=/bin/true\n" })
+      await effectFleet(["--endpoint", server.url, "submit", "idle"], { cwd: dir })
+      const args = ["--endpoint", server.url, "wait", "idle", "--state", "launched", "--timeout", "300ms"]
+      const tty = await effectFleet(args, { tty: true })
+      expect(tty.stderr).toContain("\r\u001b[2KWaiting for idle.service: currentState inactive")
+      expect(tty.stderr.endsWith("Error waiting for units: 1 of 1 did not reach launched within 300ms\n")).toBe(true)
+      const plain = await effectFleet(args)
+      expect(plain.stderr).not.toContain("\r")
+      expect(plain.stderr).not.toContain("Waiting for")
+    }, "off")
+  )
+
   it("refuses a bad timeout and no units", () =>
     withServer(async (_server, cli) => {
       expect(await cli("wait", "--timeout", "soon", "a")).toEqual({

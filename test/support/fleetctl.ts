@@ -44,8 +44,11 @@ export const fleetctl = (args: ReadonlyArray<string>, options: { cwd?: string; t
   })
 
 /** effect-fleet's CLI in this process. `cwd` changes the process's directory for the run. */
-export const effectFleet = async (args: ReadonlyArray<string>, options: { cwd?: string } = {}): Promise<Result> => {
-  const io = makeCapture()
+export const effectFleet = async (
+  args: ReadonlyArray<string>,
+  options: { cwd?: string; tty?: boolean } = {}
+): Promise<Result> => {
+  const io = makeCapture(options.tty === true)
   const previous = process.cwd()
   if (options.cwd !== undefined) process.chdir(options.cwd)
   try {
