@@ -26,7 +26,7 @@ import * as Stream from "effect/Stream"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import * as Fleet from "./Fleet.ts"
-import type { FleetError } from "./FleetError.ts"
+import { type FleetError, isTransient } from "./FleetError.ts"
 import { type DesiredState, type FleetUnit, isDesiredState, Unit, UnitOption } from "./Unit.ts"
 import * as UnitFile from "./UnitFile.ts"
 import type { UnitState } from "./UnitState.ts"
@@ -459,7 +459,7 @@ const reachedTarget = (target: WaitTarget, unit: Unit | undefined, states: Reado
 
 /**
  * Waits for every unit to reach `target` (see {@link WaitTarget}) within `timeout`, polling all of them every
- * `interval` (default 250 ms). Unlike fleetctl, it does not stop at the first unit that fails: it fails with
+ * `interval` (default 250 ms); a poll that fails transiently is waited out, any other failure ends the wait. Unlike fleetctl, it does not stop at the first unit that fails: it fails with
  * {@link WaitAllError} listing every unit that did not make it and the last state seen of each. A unit that does not
  * exist never reaches anything. `onProgress` receives `Reached` once per unit and `Waiting` on each poll that finds a
  * unit not there yet.
@@ -491,10 +491,23 @@ export const waitAll = (
     const pending = new Map<string, string>(names.map((name) => [name, "no state seen"]))
     while (pending.size > 0) {
       // One listing of every state per poll, however many units are awaited.
-      const states = yield* Stream.runCollect(fleet.listUnitStates())
-      for (const name of [...pending.keys()]) {
-        const unit = yield* getUnitOrUndefined(fleet, name)
-        const mine = states.filter((s) => s.name === name)
+      // A poll that fails transiently (fleet's 503, a dropped connection) is waited out like a state not reached
+      // yet, and what it failed with is what each pending unit was last seen as.
+      const polled = yield* Effect.result(Stream.runCollect(fleet.listUnitStates()))
+      if (polled._tag === "Failure") {
+        if (!isTransient(polled.failure)) return yield* polled.failure
+        for (const name of pending.keys()) pending.set(name, `the last poll failed: ${polled.failure.message}`)
+      }
+      const states = polled._tag === "Success" ? polled.success : undefined
+      for (const name of states === undefined ? [] : [...pending.keys()]) {
+        const found = yield* Effect.result(getUnitOrUndefined(fleet, name))
+        if (found._tag === "Failure") {
+          if (!isTransient(found.failure)) return yield* found.failure
+          pending.set(name, `the last poll failed: ${found.failure.message}`)
+          continue
+        }
+        const unit = found.success
+        const mine = states!.filter((s) => s.name === name)
         if (reachedTarget(target, unit, mine)) {
           pending.delete(name)
           if (options.onProgress !== undefined && unit !== undefined) {

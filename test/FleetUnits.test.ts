@@ -9,6 +9,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as Fleet from "../src/Fleet.ts"
+import * as FleetControl from "../src/FleetControl.ts"
 import * as FleetServer from "../src/FleetServer.ts"
 import * as FleetUnits from "../src/FleetUnits.ts"
 import type * as Machine from "../src/Machine.ts"
@@ -16,7 +17,10 @@ import * as Unit from "../src/Unit.ts"
 
 const m1 = "aaaa1111bbbb2222cccc"
 
-const withFleet = <A, E>(effect: Effect.Effect<A, E, Fleet.Fleet>, agents: "simulated" | "off" = "simulated") =>
+const withFleet = <A, E>(
+  effect: Effect.Effect<A, E, Fleet.Fleet | FleetControl.FleetControl>,
+  agents: "simulated" | "off" = "simulated"
+) =>
   Effect.gen(function* () {
     const server = yield* FleetServer.make({
       port: 0,
@@ -25,7 +29,10 @@ const withFleet = <A, E>(effect: Effect.Effect<A, E, Fleet.Fleet>, agents: "simu
         machines: [{ id: m1, primaryIP: "10.0.0.1", metadata: { region: "east", disk: "ssd" } } as never]
       }
     })
-    return yield* effect.pipe(Effect.provide(Fleet.layer(server.url, { probe: false })))
+    return yield* effect.pipe(
+      Effect.provide(Fleet.layer(server.url, { probe: false })),
+      Effect.provideService(FleetControl.FleetControl, server.control)
+    )
   }).pipe(Effect.scoped)
 
 const sleeper = (command: string) =>
@@ -137,6 +144,27 @@ describe("FleetUnits", () => {
         })
         expect(reached.sort()).toEqual(["web@1.service", "web@2.service"])
       })
+    )
+  )
+
+  it.live("waitAll waits out fleet's 503 and still reaches the state", () =>
+    withFleet(
+      Effect.gen(function* () {
+        const control = yield* FleetControl.FleetControl
+        yield* Fleet.createUnit("a.service", yield* sleeper("1d"))
+        yield* control.failNext(3, FleetControl.Fault.Unavailable)
+        yield* FleetUnits.waitAll(["a.service"], "inactive", { timeout: "10 seconds", interval: "20 millis" })
+        // a failure a retry would only repeat ends the wait at once
+        yield* control.failNext(
+          1,
+          FleetControl.Fault.Status(400, '{"error":{"code":400,"message":"bad"}}', "application/json")
+        )
+        const error = yield* Effect.flip(
+          FleetUnits.waitAll(["a.service"], "launched", { timeout: "10 seconds", interval: "20 millis" })
+        )
+        expect(error._tag === "APIError" ? error.code : error._tag).toBe(400)
+      }),
+      "off"
     )
   )
 
