@@ -162,6 +162,13 @@ describe.skipIf(!haveFleetctl)("effect-fleet vs fleetctl (skipped without ../sha
     }
   })
 
+  it("fd-forward's messages: no socket given, a socket that is not there", async () => {
+    for (const args of [["fd-forward"], ["fd-forward", "a", "b"], ["fd-forward", "/nonexistent/fleet.sock"]]) {
+      const [theirs, ours] = await Promise.all([fleetctl(args), effectFleet(args)])
+      expect(ours).toEqual(theirs)
+    }
+  })
+
   it("-l is --full (fleetctl itself only knows it as --l)", async () => {
     const server = await localServer(seed)
     try {
