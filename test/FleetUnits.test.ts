@@ -147,6 +147,69 @@ describe("FleetUnits", () => {
     )
   )
 
+  it.live("start, stop, unload and destroy over many units, reporting fleetctl's events", () =>
+    withFleet(
+      Effect.gen(function* () {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-fleet-ops-"))
+        fs.writeFileSync(path.join(dir, "web@.service"), "[Service]\nExecStart=/bin/sleep 1d\n")
+        fs.writeFileSync(path.join(dir, "all.service"), "[Service]\nExecStart=/bin/true\n\n[X-Fleet]\nGlobal=true\n")
+        const events: Array<string> = []
+        const options: FleetUnits.Options = {
+          cwd: dir,
+          interval: "50 millis",
+          onProgress: (p) =>
+            Effect.sync(() => {
+              if (p._tag === "Reached") events.push(`reached ${p.name} ${p.unit.currentState}`)
+              if (p._tag === "Triggered") events.push(`triggered ${p.name} ${p.action}${p.global ? " global" : ""}`)
+              if (p._tag === "Destroyed") events.push(`destroyed ${p.name}`)
+              if (p._tag === "Created") events.push(`created ${p.name}`)
+            })
+        }
+        const started = yield* FleetUnits.start(["web@1", "web@2", "all"], options)
+        expect(started).toEqual(["web@1.service", "web@2.service"])
+        expect(events.filter((e) => !e.startsWith("reached")).sort()).toEqual([
+          "created all.service",
+          "created web@1.service",
+          "created web@2.service",
+          "triggered all.service start global"
+        ])
+        expect(events.filter((e) => e.startsWith("reached")).sort()).toEqual([
+          "reached all.service undefined",
+          "reached web@1.service inactive",
+          "reached web@1.service launched",
+          "reached web@2.service inactive",
+          "reached web@2.service launched"
+        ])
+        events.length = 0
+        const stopped = yield* FleetUnits.stop(["web@1", "web@2", "ghost"], options)
+        expect(stopped).toEqual({ found: 2, waited: ["web@1.service", "web@2.service"], waitError: undefined })
+        const again = yield* FleetUnits.stop(["web@1"], options)
+        expect(again.waited).toEqual([])
+        const unloaded = yield* FleetUnits.unload(["web@1"], options)
+        expect(unloaded.waited).toEqual(["web@1.service"])
+        expect(events).toContain("reached web@1.service inactive")
+        // fleetctl refuses to stop an inactive unit, and touches nothing after it
+        const refused = yield* FleetUnits.stop(["web@1", "web@2"], options)
+        expect(refused).toEqual({ found: 2, waited: [], refused: { name: "web@1.service", state: "inactive" } })
+        const triggered = yield* FleetUnits.unload(["web@2"], { ...options, noBlock: true })
+        expect(triggered.waited).toEqual(["web@2.service"])
+        expect(events).toContain("triggered web@2.service unload")
+        const destroyed = yield* FleetUnits.destroy(["web@1", "web@2", "all", "ghost"], options)
+        expect(destroyed).toEqual({ found: 3, failures: [] })
+        expect(events.filter((e) => e.startsWith("destroyed"))).toEqual([
+          "destroyed web@1.service",
+          "destroyed web@2.service",
+          "destroyed all.service"
+        ])
+        const missing = yield* Effect.flip(FleetUnits.load(["nothere"], options))
+        expect([missing.stage, missing.message]).toEqual([
+          "create",
+          "unable to find Unit(nothere.service) in Registry or on filesystem"
+        ])
+      })
+    )
+  )
+
   it.live("waitAll waits out fleet's 503 and still reaches the state", () =>
     withFleet(
       Effect.gen(function* () {
