@@ -191,6 +191,25 @@ describe.skipIf(!sshdAvailable())("status, journal and ssh over a real sshd (ski
     }
   )
 
+  it("ssh without a command opens a shell with a pty, fed from stdin", async () => {
+    const bin = path.resolve(import.meta.dirname, "../bin/effect-fleet.js")
+    const result = await new Promise<{ out: string; code: number | null }>((done) => {
+      const child = spawn(process.execPath, [bin, ...common, "ssh", "--ssh-port", String(sshd.port), "abcdef"], {
+        stdio: ["pipe", "pipe", "inherit"],
+        env: { ...process.env, SSH_AUTH_SOCK: agent.socket }
+      })
+      let out = ""
+      child.stdout.on("data", (chunk: Buffer) => {
+        out += chunk.toString()
+      })
+      child.on("close", (code) => done({ out, code }))
+      child.stdin.write("tty >/dev/null && echo has-a-pty-$((6*7))\n")
+      child.stdin.end("exit 5\n")
+    })
+    expect(result.out).toContain("has-a-pty-42")
+    expect(result.code).toBe(0)
+  })
+
   it("through --tunnel: the API and the machine are both reached through the tunnel host", async () => {
     const result = await cli("--tunnel", `127.0.0.1:${sshd.port}`, "status", "--ssh-port", String(sshd.port), "web")
     expect(result).toEqual({ stdout: "systemctl status -l web.service\n", stderr: "to stderr\n", code: 0 })
