@@ -65,6 +65,7 @@ export const run = async (origin: string): Promise<Array<Row>> => {
         fleet: ms(result.medians.fleet),
         raw: ms(result.medians.raw),
         ratio: times(result.ratios.fleet),
+        cpuRatio: times(result.cpuRatios.fleet),
         http: ms(result.medians.http),
         httpRatio: times(result.ratios.http),
         target: "(none set)",

@@ -31,12 +31,17 @@ export interface Compared<K extends string> {
    * a round's ratio compares runs that shared the machine's mood.
    */
   readonly ratios: Record<K, number>
+  /** The same for this process's CPU time (user + system, all threads), the servers being other processes. */
+  readonly cpuRatios: Record<K, number>
 }
 
-const time = async (run: () => Promise<unknown>): Promise<number> => {
+const time = async (run: () => Promise<unknown>): Promise<{ readonly wall: number; readonly cpu: number }> => {
+  const cpu = process.cpuUsage()
   const start = performance.now()
   await run()
-  return performance.now() - start
+  const wall = performance.now() - start
+  const used = process.cpuUsage(cpu)
+  return { wall, cpu: (used.user + used.system) / 1000 }
 }
 
 /**
@@ -53,20 +58,22 @@ export const compare = async <K extends string>(
   for (let i = 0; i < (options.warmup ?? 1); i++) for (const name of names) await sides[name]()
   const samples = Object.fromEntries(names.map((name) => [name, [] as Array<number>])) as Record<K, Array<number>>
   const ratios = Object.fromEntries(names.map((name) => [name, [] as Array<number>])) as Record<K, Array<number>>
+  const cpuRatios = Object.fromEntries(names.map((name) => [name, [] as Array<number>])) as Record<K, Array<number>>
   for (let round = 0; round < (options.rounds ?? rounds); round++) {
-    const taken = {} as Record<K, number>
+    const taken = {} as Record<K, { readonly wall: number; readonly cpu: number }>
     for (let i = 0; i < names.length; i++) {
       const name = names[(i + round) % names.length]!
       taken[name] = await time(sides[name])
     }
     for (const name of names) {
-      samples[name].push(taken[name])
-      ratios[name].push(taken[name] / taken[baseline])
+      samples[name].push(taken[name].wall)
+      ratios[name].push(taken[name].wall / taken[baseline].wall)
+      cpuRatios[name].push(taken[name].cpu / taken[baseline].cpu)
     }
   }
   const medianOf = (record: Record<K, Array<number>>) =>
     Object.fromEntries(names.map((name) => [name, median(record[name])])) as Record<K, number>
-  return { samples, medians: medianOf(samples), ratios: medianOf(ratios) }
+  return { samples, medians: medianOf(samples), ratios: medianOf(ratios), cpuRatios: medianOf(cpuRatios) }
 }
 
 /** One line of the results table. */
@@ -76,6 +83,8 @@ export interface Row {
   readonly fleet: string
   readonly raw: string
   readonly ratio: string
+  /** The ratio of client CPU time (this process's), where measured in process: what issue 11's targets are on. */
+  readonly cpuRatio?: string | undefined
   /** Effect's own `HttpClient` on the same undici pool with no fleet code: the floor under effect-fleet. */
   readonly http?: string | undefined
   readonly httpRatio?: string | undefined
@@ -90,6 +99,10 @@ export const times = (ratio: number): string => `${ratio.toFixed(2)}x`
 
 export const verdict = (ratio: number, target: number): string =>
   ratio <= target ? "met" : `missed by ${((ratio / target - 1) * 100).toFixed(0)}%`
+
+/** Issue 11's targets are on client CPU; the wall-time verdict is given beside it. */
+export const cpuVerdict = (cpuRatio: number, wallRatio: number, target: number): string =>
+  `CPU: ${verdict(cpuRatio, target)}; wall: ${verdict(wallRatio, target)}`
 
 /** `count` units named `bench-000000.service`..., each with the three options of a typical service. */
 export const seedUnits = (count: number, prefix = "bench"): Array<Unit> =>

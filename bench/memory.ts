@@ -4,7 +4,8 @@
  * another process) so that its RSS holds nothing but one client. The idle RSS is taken after the client is built,
  * has fetched one page and was garbage-collected; peaks are sampled every millisecond and at every page while
  * `listUnits()` (or the raw loop) streams and counts the whole listing, separately for its first and second half.
- * Target: peak growth over idle < 64 MiB, and no growth with the number of units (10k vs 100k, and within a run).
+ * Target (issue 11): peak growth over idle <= 16 MiB, and the same at 10k and 100k units (and within a run), within
+ * `flatSlack`.
  */
 import { spawn } from "node:child_process"
 import { ManagedRuntime, Stream } from "effect"
@@ -13,7 +14,7 @@ import * as Fleet from "../src/Fleet.ts"
 import { mib, poolSize, type Row, serve } from "./lib.ts"
 import { rawList } from "./list.ts"
 
-export const bound = 64 * 1024 * 1024
+export const bound = 16 * 1024 * 1024
 
 /** Peaks over idle, in bytes. */
 interface Peaks {
@@ -103,7 +104,7 @@ export const measure = (count: number, url: string, side: "fleet" | "raw"): Prom
   })
 
 /** How much more a later peak may be than an earlier one and still count as flat. */
-const flatSlack = 8 * 1024 * 1024
+const flatSlack = 4 * 1024 * 1024
 
 /** effect-fleet runs in this many fresh processes per count (the baseline in one); the median growth is kept. */
 export const processes = 3
@@ -130,7 +131,7 @@ export const run = async (servers: ReadonlyArray<{ readonly count: number; reado
     const flatInRun = fleet.secondHalf.rss <= fleet.firstHalf.rss + flatSlack
     const flatAcross = growth <= first.growth + flatSlack
     const problems = [
-      ...(growth >= bound ? [`over the bound by ${mib(growth - bound)}`] : []),
+      ...(growth > bound ? [`over the bound by ${mib(growth - bound)}`] : []),
       ...(flatInRun ? [] : [`second half +${mib(fleet.secondHalf.rss - fleet.firstHalf.rss)}`]),
       ...(flatAcross ? [] : [`+${mib(growth - first.growth)} vs ${count(first.count)}`])
     ]
@@ -146,7 +147,7 @@ export const run = async (servers: ReadonlyArray<{ readonly count: number; reado
       fleet: mib(growth),
       raw: mib(growthOf(raw)),
       ratio: "-",
-      target: "< 64 MiB, flat",
+      target: "<= 16 MiB, flat",
       verdict: problems.length === 0 ? "met" : `missed: ${problems.join(", ")}`
     })
   }

@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- FIGURE...]`: every figure of the benchmark suite, each against its raw undici baseline in this
- * process and against the same server. Figures: servers, list, get, create, memory, first, ssh. The results are
- * printed and written to `bench/results.md`.
+ * process and against the same server. Figures: servers, list, get, create, memory, first, startup, ssh. The results
+ * are printed and written to `bench/results.md`. `npm run bench` builds `dist/` first: the start-up figure runs on it.
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -12,9 +12,10 @@ import * as Get from "./get.ts"
 import { benchDir, loadAverage, machine, poolSize, rounds, type Row, type Served, serve } from "./lib.ts"
 import * as List from "./list.ts"
 import * as Memory from "./memory.ts"
+import * as Startup from "./startup.ts"
 import * as Throughput from "./throughput.ts"
 
-const all = ["servers", "list", "get", "create", "memory", "first", "ssh"] as const
+const all = ["servers", "list", "get", "create", "memory", "first", "startup", "ssh"] as const
 const selected = new Set(process.argv.length > 2 ? process.argv.slice(2) : all)
 const listed = 10_000
 
@@ -35,6 +36,7 @@ const clientTable = (rows: ReadonlyArray<Row>): string =>
       "effect-fleet",
       "raw undici",
       "effect-fleet / raw",
+      "CPU / raw",
       "target",
       "verdict",
       "Effect HttpClient alone",
@@ -46,6 +48,7 @@ const clientTable = (rows: ReadonlyArray<Row>): string =>
       row.fleet,
       row.raw,
       row.ratio,
+      row.cpuRatio ?? "-",
       row.target,
       row.verdict,
       row.http ?? "-",
@@ -95,7 +98,7 @@ const report = (rows: ReadonlyArray<Row>) => {
   for (const row of rows) {
     const floor = row.http === undefined ? "" : `  (HttpClient alone: ${row.http}, ${row.httpRatio})`
     process.stdout.write(
-      `${row.figure}  ${row.measure}: ${row.fleet} vs ${row.raw}  ${row.ratio}  ${row.verdict}${floor}\n`
+      `${row.figure}  ${row.measure}: ${row.fleet} vs ${row.raw}  ${row.ratio}${row.cpuRatio === undefined ? "" : ` (CPU ${row.cpuRatio})`}  ${row.verdict}${floor}\n`
     )
   }
 }
@@ -116,6 +119,7 @@ try {
     ["get", () => Get.run(replay.url)],
     ["create", () => Create.run(replay.url)],
     ["first", () => ColdStart.run(replay.url)],
+    ["startup", () => Startup.run(replay.url)],
     [
       "memory",
       async () => {

@@ -4,8 +4,9 @@
  *
  * @since 0.1.0
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { ValueError } from "./FleetError.ts"
+import { hasCredentials, redactUrl } from "./internal/client/redact.ts"
 
 /**
  * A fleet endpoint reached over TCP, plain or TLS. `baseUrl` is the URL every API path is appended to (no trailing
@@ -42,14 +43,16 @@ export interface Unix {
  */
 export type Endpoint = Tcp | Unix
 
-// Credentials are refused, but an error message is logged: never repeat them.
-const redact = (input: string): string => input.replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^/@]*@/, "$1***@")
-
+// Credentials are refused, but an error message is logged: never repeat them (see redactUrl for the rule).
 const invalid = (input: string, why: string) =>
-  new ValueError({ message: `Invalid fleet endpoint ${redact(input)}: ${why}` })
+  new ValueError({ message: `Invalid fleet endpoint ${redactUrl(input)}: ${why}` })
+
+const noCredentials = "credentials in the URL are not supported"
 
 /**
- * Parses an endpoint string. A malformed endpoint or an unsupported scheme fails with a `ValueError` that names it.
+ * Parses an endpoint string. A malformed endpoint, an unsupported scheme or credentials in the URL fail with a
+ * `ValueError` that names the endpoint with everything between `//` and the last `@` shown as `***`, so that no
+ * password reaches a message or a log, even one holding `/` or `@`.
  *
  * @example
  * ```ts
@@ -97,12 +100,13 @@ export const parse = (input: string): Effect.Effect<Endpoint, ValueError> =>
     try {
       url = new URL(input)
     } catch {
-      return Effect.fail(invalid(input, "not a valid URL"))
+      // A password holding "/" is what usually breaks the parse: say why, not just "invalid".
+      return Effect.fail(invalid(input, hasCredentials(input) ? noCredentials : "not a valid URL"))
     }
     if (url.hostname === "") return Effect.fail(invalid(input, "missing host"))
     if (url.search !== "" || url.hash !== "") return Effect.fail(invalid(input, "a query or fragment is not allowed"))
     if (url.username !== "" || url.password !== "") {
-      return Effect.fail(invalid(input, "credentials in the URL are not supported"))
+      return Effect.fail(invalid(input, noCredentials))
     }
     const secure = scheme === "https"
     const port = url.port === "" ? (secure ? 443 : 80) : Number(url.port)

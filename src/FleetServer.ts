@@ -11,13 +11,19 @@
  * @since 0.1.0
  */
 import * as fs from "node:fs"
-import * as http from "node:http"
+import type * as http from "node:http"
 import type * as net from "node:net"
-import { Context, Effect, Layer, Schema, type Scope } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
 import * as FleetControl from "./FleetControl.ts"
 import { ValueError } from "./FleetError.ts"
-import * as App from "./internal/server/app.ts"
-import { type Fault, Registry } from "./internal/server/registry.ts"
+import { makeLocal } from "./internal/server/control.ts"
+import * as ControlHttp from "./internal/server/controlHttp.ts"
+import type { LocalFleet } from "./internal/server/localFleet.ts"
+import { createServer, type DoorOptions, defaultMaxBodyBytes } from "./internal/server/socketDoor.ts"
 
 /**
  * The server could not start listening (address in use, permission denied, a socket path that already exists).
@@ -47,8 +53,22 @@ export interface Options {
   readonly tokenLimit?: number | undefined
   /** Simulated agents (default) or none. */
   readonly agents?: FleetControl.Agents | undefined
+  /** Machines to start with, before the seed (default none; `effect-fleet serve` starts with 3; since 0.2.0). */
+  readonly machines?: number | undefined
+  /** The simulated cluster's timing (fleet's defaults), on Effect's `Clock` (since 0.2.0). */
+  readonly timing?: FleetControl.Timing | undefined
+  /**
+   * Also serve the control surface over HTTP on this TCP port of `host` (`0` picks a free one), for
+   * `FleetControl.layerRemote` or any other process (since 0.2.0).
+   */
+  readonly controlPort?: number | undefined
   /** Initial content. */
   readonly seed?: FleetControl.Seed | undefined
+  /**
+   * Request bodies over this many bytes are answered 413 in fleet's error shape, without reading the rest
+   * (default 16 MiB).
+   */
+  readonly maxBodyBytes?: number | undefined
   /** Initial content read from a JSON file (`{"machines":[...],"states":[...],"units":[...]}`), after `seed`. */
   readonly seedFile?: string | undefined
 }
@@ -70,6 +90,8 @@ export interface FleetServerService {
   readonly socketPath: string | undefined
   /** Seed, reset, inject faults, observe. */
   readonly control: FleetControl.FleetControlService
+  /** Where the control surface is served (`http://HOST:PORT`), when `controlPort` was given (since 0.2.0). */
+  readonly controlUrl?: string | undefined
 }
 
 /**
@@ -80,84 +102,16 @@ export interface FleetServerService {
  */
 export class FleetServer extends Context.Service<FleetServer, FleetServerService>()("effect-fleet/FleetServer") {}
 
-const collectHeaders = (rawHeaders: ReadonlyArray<string>): Record<string, Array<string>> => {
-  const headers: Record<string, Array<string>> = {}
-  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i]!.toLowerCase()
-    const values = headers[name]
-    if (values === undefined) headers[name] = [rawHeaders[i + 1]!]
-    else values.push(rawHeaders[i + 1]!)
-  }
-  return headers
+// What a person at a shell needs to read, rather than libuv's "listen EADDRINUSE: address already in use ...".
+const listenProblems: Readonly<Record<string, string>> = {
+  EADDRINUSE: "address already in use",
+  EACCES: "permission denied",
+  EADDRNOTAVAIL: "address not available on this machine",
+  ENOENT: "no such directory"
 }
 
-const send = (res: http.ServerResponse, response: App.WireResponse): void => {
-  res.writeHead(response.status, response.headers)
-  res.end(response.body)
-}
-
-const truncate = (res: http.ServerResponse, response: App.WireResponse): void => {
-  // A body-less answer has nothing to cut: stand in a small JSON body so the client sees a body cut short.
-  const substitute = response.body.length < 2
-  const body = Buffer.from(substitute ? '{"units":[]}' : response.body, "utf8")
-  const headers = substitute
-    ? { Server: App.serverHeader, "Content-Type": "application/json" }
-    : { ...response.headers }
-  res.writeHead(substitute ? 200 : response.status, { ...headers, "Content-Length": String(body.length) })
-  res.write(body.subarray(0, Math.floor(body.length / 2)), () => res.socket?.destroy())
-}
-
-const actOut = (
-  registry: Registry,
-  fault: Fault | undefined,
-  request: App.WireRequest,
-  res: http.ServerResponse
-): void => {
-  if (fault === undefined) {
-    send(res, App.handle(registry, request))
-    return
-  }
-  switch (fault._tag) {
-    case "Unavailable":
-      send(res, App.unavailable(request))
-      break
-    case "Status":
-      send(res, App.raw(request, fault.status, fault.body, fault.contentType))
-      break
-    case "InvalidJson":
-      send(res, App.invalidJson(request))
-      break
-    case "Truncate":
-      truncate(res, App.handle(registry, request))
-      break
-    case "Reset":
-    case "Stall":
-      break
-  }
-}
-
-const listener =
-  (registry: Registry): http.RequestListener =>
-  (req, res) => {
-    const method = req.method ?? "GET"
-    const url = req.url ?? "/"
-    const fault = registry.admit(method, url)
-    if (fault?._tag === "Reset") {
-      req.socket.destroy()
-      return
-    }
-    const chunks: Array<Buffer> = []
-    req.on("data", (chunk: Buffer) => chunks.push(chunk))
-    req.on("end", () => {
-      const request: App.WireRequest = {
-        method,
-        url,
-        headers: collectHeaders(req.rawHeaders),
-        body: Buffer.concat(chunks).toString("utf8")
-      }
-      actOut(registry, fault, request, res)
-    })
-  }
+const listenProblem = (cause: NodeJS.ErrnoException): string =>
+  (cause.code === undefined ? undefined : listenProblems[cause.code]) ?? cause.message
 
 const listen = (
   server: http.Server,
@@ -165,8 +119,10 @@ const listen = (
   where: string
 ): Effect.Effect<http.Server, FleetServerError> =>
   Effect.callback<http.Server, FleetServerError>((resume) => {
-    const onError = (cause: Error) =>
-      resume(Effect.fail(new FleetServerError({ message: `cannot listen on ${where}: ${cause.message}`, cause })))
+    const onError = (cause: NodeJS.ErrnoException) =>
+      resume(
+        Effect.fail(new FleetServerError({ message: `cannot listen on ${where}: ${listenProblem(cause)}`, cause }))
+      )
     server.once("error", onError)
     server.listen(options, () => {
       server.off("error", onError)
@@ -181,18 +137,14 @@ const close = (server: http.Server): Effect.Effect<void> =>
   })
 
 const serve = (
-  registry: Registry,
+  fleet: LocalFleet,
+  door: DoorOptions,
   options: net.ListenOptions,
   where: string,
   socketPath?: string
 ): Effect.Effect<http.Server, FleetServerError, Scope.Scope> =>
   Effect.acquireRelease(
-    Effect.suspend(() => {
-      const server = http.createServer(listener(registry))
-      // Parallel clients open many connections; never let a quiet keep-alive socket outlive a test by much.
-      server.keepAliveTimeout = 5_000
-      return listen(server, options, where)
-    }),
+    Effect.suspend(() => listen(createServer(fleet, door), options, where)),
     (server) =>
       close(server).pipe(
         Effect.andThen(
@@ -206,8 +158,18 @@ const serve = (
 const readSeedFile = (path: string): Effect.Effect<FleetControl.Seed, ValueError> =>
   Effect.tryPromise({
     try: () => fs.promises.readFile(path, "utf8"),
-    catch: (error) => new ValueError({ message: `cannot read seed file ${path}: ${String(error)}` })
-  }).pipe(Effect.flatMap(FleetControl.decodeSeedJson))
+    catch: (error) =>
+      new ValueError({
+        message: `cannot read seed file ${path}: ${error instanceof Error ? error.message : String(error)}`
+      })
+  }).pipe(
+    Effect.flatMap(FleetControl.decodeSeedJson),
+    Effect.mapError((error) =>
+      error.message.startsWith("invalid seed: ")
+        ? new ValueError({ message: `invalid seed file ${path}: ${error.message.slice("invalid seed: ".length)}` })
+        : error
+    )
+  )
 
 const formatHost = (host: string): string => (host.includes(":") ? `[${host}]` : host)
 
@@ -234,22 +196,57 @@ export const make = (
   options: Options = {}
 ): Effect.Effect<FleetServerService, ValueError | FleetServerError, Scope.Scope> =>
   Effect.gen(function* () {
-    const registry = new Registry({ tokenLimit: options.tokenLimit, agents: options.agents })
-    const control = FleetControl.make(registry)
-    if (options.seed !== undefined) yield* control.seed(options.seed)
+    const maxBodyBytes = options.maxBodyBytes ?? defaultMaxBodyBytes
+    if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 0) {
+      return yield* new ValueError({ message: `maxBodyBytes must be a whole number of bytes, got ${maxBodyBytes}` })
+    }
+    for (const [name, value] of [
+      ["port", options.port],
+      ["controlPort", options.controlPort]
+    ] as const) {
+      if (value !== undefined && !(Number.isInteger(value) && value >= 0 && value <= 65535)) {
+        return yield* new ValueError({ message: `${name} must be a whole number from 0 to 65535, got ${value}` })
+      }
+    }
+    const { control, fleet } = yield* makeLocal(options)
+    const context = yield* Effect.context<never>()
+    const door: DoorOptions = {
+      maxBodyBytes,
+      // The server outlives any one request: a defect is answered 500 and logged where the program logs.
+      onDefect: (cause, request) =>
+        Effect.runForkWith(context)(Effect.logError(`FleetServer: ${request.method} ${request.url} failed`, cause))
+    }
     if (options.seedFile !== undefined) yield* control.seed(yield* readSeedFile(options.seedFile))
     const host = options.host ?? "127.0.0.1"
     const tcp = options.port !== undefined || options.socketPath === undefined
     let port: number | undefined
     if (tcp) {
-      const server = yield* serve(registry, { port: options.port ?? 0, host }, `${host}:${options.port ?? 0}`)
+      const server = yield* serve(
+        fleet,
+        door,
+        { port: options.port ?? 0, host },
+        `http://${formatHost(host)}:${options.port ?? 0}`
+      )
       const address = server.address()
       port = typeof address === "object" && address !== null ? address.port : undefined
     }
     if (options.socketPath !== undefined) {
-      yield* serve(registry, { path: options.socketPath }, options.socketPath, options.socketPath)
+      yield* serve(fleet, door, { path: options.socketPath }, `unix://${options.socketPath}`, options.socketPath)
+    }
+    let controlUrl: string | undefined
+    if (options.controlPort !== undefined) {
+      const where = `http://${formatHost(host)}:${options.controlPort}`
+      const server = yield* Effect.acquireRelease(
+        Effect.suspend(() =>
+          listen(ControlHttp.createServer(control, maxBodyBytes), { port: options.controlPort, host }, where)
+        ),
+        close
+      )
+      const address = server.address()
+      controlUrl = `http://${formatHost(host)}:${typeof address === "object" && address !== null ? address.port : 0}`
     }
     return {
+      controlUrl,
       url: tcp ? `http://${formatHost(host)}:${port}` : `unix://${options.socketPath}`,
       port,
       host: tcp ? host : undefined,

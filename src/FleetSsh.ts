@@ -23,6 +23,7 @@ import type { Endpoint } from "./Endpoint.ts"
 import type { ValueError } from "./FleetError.ts"
 import type { PoolOptions, TlsOptions } from "./FleetTransport.ts"
 import * as Tls from "./internal/client/tls.ts"
+import * as Channel from "./internal/ssh/channel.ts"
 import * as TlsChannel from "./internal/ssh/tlsChannel.ts"
 import { isTunnelFailure } from "./internal/ssh/tunnelFailure.ts"
 import * as SshConnection from "./SshConnection.ts"
@@ -104,8 +105,13 @@ export const layerDispatcherNoConnection = (
       const open = openSocket(ssh, options)
       const connect: Undici.buildConnector.connector = (_options, callback) => {
         run(open).then(
-          // undici drives any Duplex; its connector type only names net and tls sockets.
-          (socket) => callback(null, socket as unknown as net.Socket),
+          (socket) => {
+            // A channel can fail between being opened and being handed over (a fd-forward that exited at once).
+            const failure = Channel.failureOf(socket)
+            // undici drives any Duplex; its connector type only names net and tls sockets.
+            if (failure === undefined) callback(null, socket as unknown as net.Socket)
+            else callback(failure, null)
+          },
           (error: Error) => callback(error, null)
         )
       }

@@ -72,7 +72,10 @@ export class SshConnection extends Context.Service<
  * @category models
  */
 export interface Options {
-  /** The SSH server, `host`, `host:port` or `[ipv6]:port`; port 22 when none is given. */
+  /**
+   * The SSH server, `host`, `host:port` or `[ipv6]:port`; port 22 when none is given. A `user@` or
+   * `user:password@` prefix is refused with a `ValueError` that shows it as `***` (the user is `username`).
+   */
   readonly tunnel: string
   /** The SSH user (default `core`). */
   readonly username?: string | undefined

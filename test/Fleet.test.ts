@@ -82,9 +82,9 @@ const operations = (it: { readonly effect: Vitest.Tester<Fleet.Fleet | FleetCont
       expect(created.currentState).toBe("launched")
       expect(machines.map((m) => m.id)).toContain(created.machineID)
       const log = yield* requestsSince(before)
-      expect(log).toEqual([
-        { method: "PUT", url: "/fleet/v1/units/web%401.service" },
-        { method: "GET", url: "/fleet/v1/units/web%401.service" }
+      expect(log.map(({ method, status, url }) => ({ method, url, status }))).toEqual([
+        { method: "PUT", url: "/fleet/v1/units/web%401.service", status: 201 },
+        { method: "GET", url: "/fleet/v1/units/web%401.service", status: 200 }
       ])
     })
   )
@@ -390,7 +390,7 @@ describe("over HTTPS through a TLS proxy, verifying the server", () => {
 })
 
 describe("over the in-memory test layer", () => {
-  layer(FleetTest.layer(undefined, { tokenLimit }))((it) => {
+  layer(FleetTest.layer({ tokenLimit }))((it) => {
     operations(it)
   })
 
@@ -401,7 +401,26 @@ describe("over the in-memory test layer", () => {
         Stream.runCollect
       )
       expect(names).toEqual(["seed-0000.service", "seed-0001.service"])
-    }).pipe(Effect.provide(FleetTest.layer({ units: seededUnits(2) })))
+    }).pipe(Effect.provide(FleetTest.layer({ seed: { units: seededUnits(2) } })))
+  )
+
+  it.effect("FleetTest.makeHttpClient serves the in-memory fleet to any HttpClient user", () =>
+    Effect.gen(function* () {
+      const { control, httpClient } = yield* FleetTest.makeHttpClient({
+        seed: { units: seededUnits(3) },
+        tokenLimit: 2
+      })
+      const response = yield* httpClient.get("http://anywhere.test/fleet/v1/units")
+      const body = (yield* response.json) as { readonly nextPageToken?: string; readonly units: ReadonlyArray<unknown> }
+      expect([response.status, body.units.length, body.nextPageToken]).toEqual([200, 2, "AgACAA=="])
+      expect(yield* control.requests).toMatchObject([{ method: "GET", url: "/fleet/v1/units", status: 200 }])
+      expect(
+        yield* Effect.flip(FleetTest.makeHttpClient({ seed: { units: [new Unit.Unit({ options: [] })] } }))
+      ).toMatchObject({
+        _tag: "ValueError",
+        message: "every seeded unit needs a name"
+      })
+    })
   )
 
   it.live("injected faults reach the client as typed errors", () =>
@@ -437,6 +456,6 @@ describe("over the in-memory test layer", () => {
       })
       // and the next request works again
       expect(String(yield* Effect.flip(Fleet.getUnit("a.service")))).toBe("unit does not exist (404)")
-    }).pipe(Effect.provide(FleetTest.layer(undefined, { timeout: "200 millis" })))
+    }).pipe(Effect.provide(FleetTest.layer({ timeout: "200 millis" })))
   )
 })

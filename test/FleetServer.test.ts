@@ -56,7 +56,7 @@ for (const transport of ["tcp", "unix"] as const) {
       Effect.gen(function* () {
         const response = yield* get("/fleet/v1/discovery", transport)
         expect(response.status).toBe(200)
-        expect(response.headers.server).toBe("fleetd/1.0.0")
+        expect(response.headers.server).toBe("fleetd/v1.0.0")
         expect(response.headers["content-type"]).toBe("application/json")
         const document = JSON.parse(response.body)
         expect(document).toMatchObject({ id: "fleet:v1", rootUrl: "$ENDPOINT/", basePath: "/fleet/v1/" })
@@ -73,7 +73,7 @@ for (const transport of ["tcp", "unix"] as const) {
         expect({ status: empty.status, body: empty.body }).toEqual({ status: 200, body: "{}" })
         const created = yield* put("web%401.service", { desiredState: "launched", options: service }, transport)
         expect({ status: created.status, body: created.body }).toEqual({ status: 201, body: "" })
-        expect(created.headers.server).toBe("fleetd/1.0.0")
+        expect(created.headers.server).toBe("fleetd/v1.0.0")
         const fetched = yield* get("/fleet/v1/units/web@1.service", transport)
         expect(fetched.status).toBe(200)
         expect(fetched.body).toBe(
@@ -226,7 +226,7 @@ layer(FleetServer.layer({ port: 0, agents: "off" }))("FleetServer protocol detai
       const response = yield* get("/fleet//v1/./units/../units?nextPageToken=x")
       expect(response.status).toBe(301)
       expect(response.headers.location).toBe("/fleet/v1/units?nextPageToken=x")
-      expect(response.headers.server).toBe("fleetd/1.0.0")
+      expect(response.headers.server).toBe("fleetd/v1.0.0")
       expect(response.body).toBe('<a href="/fleet/v1/units?nextPageToken=x">Moved Permanently</a>.\n\n')
       const putRedirect = yield* call({ method: "PUT", path: "/fleet/v1//units/a.service", headers: json, body: "{}" })
       expect({ status: putRedirect.status, location: putRedirect.headers.location, body: putRedirect.body }).toEqual({
@@ -304,7 +304,7 @@ layer(FleetServer.layer({ port: 0, agents: "off" }))("FleetServer protocol detai
         ],
         [
           '{"options":[{"name":true}]}',
-          "json: cannot unmarshal bool into Go struct field UnitOption.name of type string"
+          "json: cannot unmarshal bool into Go struct field UnitOption.options.name of type string"
         ],
         ['{"name":1,"desiredState":[]}', "json: cannot unmarshal number into Go struct field Unit.name of type string"],
         ['{"desiredState":{}}', "json: cannot unmarshal object into Go struct field Unit.desiredState of type string"],
@@ -444,10 +444,12 @@ layer(FleetServer.layer({ port: 0, agents: "off" }))("FleetServer protocol detai
         name: "a.service",
         options: service
       })
-      // The stored hash is of the file as submitted: the same padded options are the same unit (an update), and
-      // the trimmed ones that GET shows are a different file (a replacement).
-      expect((yield* put("a.service", { desiredState: "loaded", options: padded })).status).toBe(204)
-      expect((yield* put("a.service", { desiredState: "loaded", options: service })).status).toBe(201)
+      // "Same unit?" compares with the file as it reads back: the padded options again are a replacement every time,
+      // and exactly what GET returned is the same unit (an update).
+      expect((yield* put("a.service", { desiredState: "loaded", options: padded })).status).toBe(201)
+      expect((yield* put("a.service", { desiredState: "loaded", options: padded })).status).toBe(201)
+      expect((yield* put("a.service", { desiredState: "launched", options: replaced.options })).status).toBe(204)
+      expect(JSON.parse((yield* get("/fleet/v1/units/a.service")).body).desiredState).toBe("launched")
       // Options are stored as a unit file: grouped by section, first-seen order.
       const mixed = [option("Unit", "Description", "d"), option("Service", "A", "1"), option("Unit", "After", "x")]
       expect((yield* put("b.service", { options: mixed })).status).toBe(201)
@@ -867,11 +869,15 @@ layer(FleetServer.layer({ port: 0, agents: "off" }))("FleetServer faults and obs
       yield* c.failNext(1, FleetControl.Fault.Reset)
       yield* sendTcp({ method: "DELETE", path: "/fleet/v1/units/a.service" })
       yield* put("a.service", { options: service })
-      expect(yield* c.requests).toEqual([
-        { method: "GET", url: "/fleet/v1/units?nextPageToken=x" },
-        { method: "DELETE", url: "/fleet/v1/units/a.service" },
-        { method: "PUT", url: "/fleet/v1/units/a.service" }
+      const log = yield* c.requests
+      expect(log.map(({ fault, method, status, url }) => ({ method, url, status, fault }))).toEqual([
+        { method: "GET", url: "/fleet/v1/units?nextPageToken=x", status: 400, fault: undefined },
+        { method: "DELETE", url: "/fleet/v1/units/a.service", status: undefined, fault: "Reset" },
+        { method: "PUT", url: "/fleet/v1/units/a.service", status: 201, fault: undefined }
       ])
+      for (const entry of log) expect(entry.receivedAt).toBeGreaterThan(0)
+      expect(log[0]!.durationMillis).toBeGreaterThanOrEqual(0)
+      expect(log[1]!.durationMillis).toBeUndefined()
       expect(yield* c.requestCount).toBe(3)
       yield* c.reset
       expect(yield* c.requestCount).toBe(0)

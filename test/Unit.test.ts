@@ -106,7 +106,7 @@ describe("Unit.fromFile", () => {
       const path = join(dir, "bad.service")
       yield* Effect.promise(() => writeFile(path, "[Service] junk\n"))
       const error = yield* Effect.flip(Unit.fromFile(path))
-      expect(error.message).toBe('found garbage after section name : "junk"')
+      expect(error.message).toBe("found garbage after section name : [106 117 110 107]")
     }).pipe(Effect.provide(NodeFileSystem.layer))
   )
 })

@@ -59,9 +59,13 @@ describe("UnitFile.parse", () => {
     expect(parsed("[Unit] \t\nDescription=Foo\n")).toEqual([option("Unit", "Description", "Foo")])
     const error = parseError("[Unit] pants\nDescription=Foo\n")
     expect(error).toBeInstanceOf(ValueError)
-    // go-systemd's message (%q of the garbage; the section field it prints is never set).
-    expect(error.message).toBe('found garbage after section name : "pants"')
-    expect(parseError('[Unit]\t"a\tb"\n').message).toBe('found garbage after section name : "\\"a\\tb\\""')
+    // go-systemd's message as fleet v1.0 prints it: %v of the garbage bytes (the section field it prints is never set).
+    expect(error.message).toBe("found garbage after section name : [112 97 110 116 115]")
+    expect(parseError("[Unit] # c\n").message).toBe("found garbage after section name : [35 32 99]")
+    expect(parseError("[Unit]\u00a0é☃\u00a0\n").message).toBe(
+      "found garbage after section name : [195 169 226 152 131]"
+    )
+    expect(parseError('[Unit]\t"a\tb"\n').message).toBe("found garbage after section name : [34 97 9 98 34]")
   })
 
   it("fails when a section header never ends", () => {
@@ -283,7 +287,9 @@ describe("UnitFile.roundTrip", () => {
     const tooLong = UnitFile.roundTrip([option("S", "A", "x".repeat(2046))])
     expect(Result.isFailure(tooLong) && tooLong.failure.message).toBe("line too long (max 2048 bytes)")
     const badSection = UnitFile.roundTrip([option("S]x", "A", "1")])
-    expect(Result.isFailure(badSection) && badSection.failure.message).toBe('found garbage after section name : "x]"')
+    expect(Result.isFailure(badSection) && badSection.failure.message).toBe(
+      "found garbage after section name : [120 93]"
+    )
     const badName = UnitFile.roundTrip([option("S", "A\nB", "1")])
     expect(Result.isFailure(badName) && badName.failure.message).toBe(
       "unexpected newline encountered while parsing option name"

@@ -1,10 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
-import { execFileSync } from "node:child_process"
+import { execFileSync, spawn } from "node:child_process"
 import { createHmac, randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as KnownHosts from "../src/internal/ssh/knownHosts.ts"
+import { addOnce } from "./support/knownHostsWriter.ts"
+import { openssh } from "./support/sshServer.ts"
 
 // Two real ed25519 public key blobs (base64 as in a .pub file).
 const keyA = "AAAAC3NzaC1lZDI1NTE5AAAAIDbLYfLfDAFRnBmcPjUozmHz7gbLNMu6WSZDN0sKdrJT"
@@ -111,7 +113,7 @@ describe("knownHosts", () => {
     ).toBe("Match")
   })
 
-  it("fingerprints in OpenSSH's format, equal to ssh-keygen -l -E sha256", () => {
+  it.skipIf(!openssh.keygen())("fingerprints equal to ssh-keygen -l -E sha256 [needs OpenSSH's ssh-keygen]", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-fleet-kh-"))
     try {
       const file = path.join(dir, "key")
@@ -156,5 +158,75 @@ describe("knownHosts", () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })
     }
+  })
+
+  describe("concurrent writers", () => {
+    const lines = (file: string) =>
+      fs
+        .readFileSync(file, "utf8")
+        .split("\n")
+        .filter((line) => line !== "")
+
+    it("20 at once in one process: each line once, none lost, every line whole", async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-fleet-kh-"))
+      try {
+        const file = path.join(dir, ".fleetctl", "known_hosts")
+        const own = Array.from({ length: 10 }, (_, i) => KnownHosts.formatLine(`10.0.0.${i}`, 22, blobA))
+        const shared = KnownHosts.formatLine("10.0.1.1", 2222, blobB)
+        await Promise.all([...own, ...own.map(() => shared)].map((line) => addOnce(file, line)))
+        expect(lines(file)).toHaveLength(11)
+        expect(new Set(lines(file)).size).toBe(11)
+        expect(KnownHosts.parse(fs.readFileSync(file, "utf8"))).toHaveLength(11)
+        expect(fs.existsSync(`${file}.lock`)).toBe(false)
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true })
+      }
+    })
+
+    it("5 processes at once, 10 lines each and 10 tries each at one shared line: 51 lines", async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-fleet-kh-"))
+      try {
+        const file = path.join(dir, "known_hosts")
+        fs.writeFileSync(file, "# kept\n")
+        const writer = path.join(import.meta.dirname, "support", "knownHostsWriter.ts")
+        const startAt = Date.now() + 1500
+        const exits = await Promise.all(
+          Array.from(
+            { length: 5 },
+            (_, id) =>
+              new Promise<number | null>((resolve) => {
+                const child = spawn(process.execPath, [writer, file, String(id), "10", String(startAt)], {
+                  stdio: ["ignore", "ignore", "inherit"]
+                })
+                child.once("exit", resolve)
+              })
+          )
+        )
+        expect(exits).toEqual([0, 0, 0, 0, 0])
+        const written = lines(file)
+        expect(written[0]).toBe("# kept")
+        expect(written).toHaveLength(1 + 5 * 10 + 1)
+        expect(new Set(written).size).toBe(written.length)
+        expect(KnownHosts.parse(fs.readFileSync(file, "utf8"))).toHaveLength(51)
+        expect(fs.existsSync(`${file}.lock`)).toBe(false)
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true })
+      }
+    })
+
+    it("a lock left by a writer that died (older than 10 s) is taken over", async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-fleet-kh-"))
+      try {
+        const file = path.join(dir, "known_hosts")
+        fs.writeFileSync(`${file}.lock`, "")
+        const old = new Date(Date.now() - 60_000)
+        fs.utimesSync(`${file}.lock`, old, old)
+        await addOnce(file, KnownHosts.formatLine("10.0.0.5", 22, blobA))
+        expect(lines(file)).toEqual([`10.0.0.5 ssh-ed25519 ${keyA}`])
+        expect(fs.existsSync(`${file}.lock`)).toBe(false)
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true })
+      }
+    })
   })
 })

@@ -18,7 +18,7 @@ describe("launch", () => {
       expect(unit.currentState).toBe("launched")
       expect(unit.machineID).toBe("m1")
       expect(yield* Fleet.listUnitStates().pipe(Stream.runCount)).toBe(1)
-    }).pipe(Effect.provide(FleetTest.layer({ machines })))
+    }).pipe(Effect.provide(FleetTest.layer({ seed: { machines } })))
   )
 
   it.live("survives fleet's 503 when the client retries", () =>
@@ -28,6 +28,6 @@ describe("launch", () => {
       const unit = yield* launch("web.service")
       expect(unit.name).toBe("web.service")
       expect(yield* control.requestCount).toBe(4) // two 503s, then the PUT and the GET
-    }).pipe(Effect.provide(FleetTest.layer({ machines }, { retry: Fleet.retrySchedule })))
+    }).pipe(Effect.provide(FleetTest.layer({ seed: { machines }, retry: Fleet.retrySchedule })))
   )
 })

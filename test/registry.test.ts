@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Result } from "effect"
 import * as App from "../src/internal/server/app.ts"
 import * as GoJson from "../src/internal/goJson.ts"
-import { Registry } from "../src/internal/server/registry.ts"
+import { LocalFleet } from "../src/internal/server/localFleet.ts"
 import { isTemplate, validateName } from "../src/internal/unitRules.ts"
 import { Machine } from "../src/Machine.ts"
 
@@ -30,12 +30,12 @@ describe("registry", () => {
   })
 
   it("serves the wire protocol as a pure function over the registry", () => {
-    const registry = new Registry({ agents: "off" })
+    const registry = new LocalFleet({ agents: "off" })
     const created = App.handle(
       registry,
       request("PUT", "/fleet/v1/units/a.service", '{"options":[{"section":"S","name":"n","value":"<&>"}]}')
     )
-    expect(created).toEqual({ status: 201, headers: { Server: "fleetd/1.0.0", "Content-Length": "0" }, body: "" })
+    expect(created).toEqual({ status: 201, headers: { Server: "fleetd/v1.0.0", "Content-Length": "0" }, body: "" })
     const fetched = App.handle(registry, request("GET", "/fleet/v1/units/a.service"))
     expect(fetched.body).toBe(
       '{"currentState":"inactive","desiredState":"inactive","name":"a.service",' +
@@ -45,7 +45,7 @@ describe("registry", () => {
     expect(App.handle(registry, request("HEAD", "/fleet/v1/units"))).toEqual({
       status: 405,
       headers: {
-        Server: "fleetd/1.0.0",
+        Server: "fleetd/v1.0.0",
         "Content-Type": "application/json",
         "Content-Length": String(methodError.length)
       },
@@ -61,15 +61,55 @@ describe("registry", () => {
   })
 
   it("keeps fault order and the request log", () => {
-    const registry = new Registry()
-    registry.failNext(2, { _tag: "Reset" })
-    registry.failNext(1, { _tag: "Stall" })
-    expect([1, 2, 3, 4].map(() => registry.admit("GET", "/x")?._tag)).toEqual(["Reset", "Reset", "Stall", undefined])
-    expect(registry.requests).toHaveLength(4)
+    const registry = new LocalFleet()
+    registry.faults.failNext(2, { _tag: "Reset" })
+    registry.faults.failNext(1, { _tag: "Stall" })
+    expect([1, 2, 3, 4].map(() => App.admit(registry, "GET", "/x")._tag)).toEqual([
+      "Reset",
+      "Reset",
+      "Stall",
+      "Respond"
+    ])
+    expect(registry.faults.requests).toHaveLength(4)
+  })
+
+  it("plans each fault once for both doors: a truncated answer keeps its length header, an empty one a stand-in body", () => {
+    const fleet = new LocalFleet({ agents: "off" })
+    fleet.seed({ machines: [new Machine({ id: "m1" })] })
+    fleet.faults.failNext(2, { _tag: "Truncate" })
+    fleet.faults.failNext(1, { _tag: "Status", status: 502, body: "<html>", contentType: "text/html" })
+    const listing = App.admit(fleet, "GET", "/fleet/v1/machines")
+    if (listing._tag !== "Truncate") throw new Error(`planned ${listing._tag}`)
+    const full = '{"machines":[{"id":"m1"}]}'.length
+    expect(listing.answer(request("GET", "/fleet/v1/machines"))).toEqual({
+      status: 200,
+      headers: { Server: "fleetd/v1.0.0", "Content-Type": "application/json", "Content-Length": String(full) },
+      sent: Buffer.from('{"machines":[{"id":"m1"}]}').subarray(0, Math.floor(full / 2))
+    })
+    const deleted = App.admit(fleet, "DELETE", "/fleet/v1/units/a.service")
+    if (deleted._tag !== "Truncate") throw new Error(`planned ${deleted._tag}`)
+    // a 404 has a body to cut; the stand-in only replaces bodies shorter than two bytes (204s, HEADs)
+    expect(deleted.answer(request("DELETE", "/fleet/v1/units/a.service")).status).toBe(404)
+    const proxy = App.admit(fleet, "GET", "/fleet/v1/units")
+    if (proxy._tag !== "Respond") throw new Error(`planned ${proxy._tag}`)
+    expect(proxy.answer(request("GET", "/fleet/v1/units"))).toEqual({
+      status: 502,
+      headers: { "Content-Type": "text/html", "Content-Length": "6" },
+      body: "<html>"
+    })
+    fleet.faults.failNext(1, { _tag: "Truncate" })
+    const head = App.admit(fleet, "HEAD", "/fleet/v1/units")
+    if (head._tag !== "Truncate") throw new Error(`planned ${head._tag}`)
+    expect(head.answer(request("HEAD", "/fleet/v1/units"))).toMatchObject({
+      status: 200,
+      headers: { "Content-Length": "12" },
+      sent: Buffer.from('{"units":[]}').subarray(0, 6)
+    })
+    expect(fleet.faults.requestCount).toBe(4)
   })
 
   it("snapshots in fleet's order with derived states", () => {
-    const registry = new Registry()
+    const registry = new LocalFleet()
     const seeded = registry.seed({ machines: [new Machine({ id: "b" }), new Machine({ id: "a" })] })
     expect(Result.isSuccess(seeded)).toBe(true)
     expect(registry.snapshot().machines.map((machine) => machine.id)).toEqual(["a", "b"])

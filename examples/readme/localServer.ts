@@ -6,6 +6,7 @@ const server = FleetServer.layer({
   port: 0, // pick a free port; `socketPath: "/tmp/fleet.sock"` serves a unix socket too
   tokenLimit: 100, // fleet's page size
   agents: "simulated", // launched units get a machine and a running UnitState
+  maxBodyBytes: 1024 * 1024, // larger request bodies get fleet's 413 (default 16 MiB)
   seed: { machines: [new Machine.Machine({ id: "m1", primaryIP: "10.0.0.1" })] }
 })
 

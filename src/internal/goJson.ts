@@ -6,7 +6,8 @@
  * @since 0.1.0
  * @internal
  */
-import { Result } from "effect"
+import { isUtf8 } from "node:buffer"
+import * as Result from "effect/Result"
 
 /**
  * A parsed JSON value. Objects keep every key in order, duplicates included, because Go lets the last one win and
@@ -32,7 +33,95 @@ const isPrintable = (codePoint: number): boolean => {
   return /[\p{L}\p{M}\p{N}\p{P}\p{S}\u0020]/u.test(String.fromCodePoint(codePoint))
 }
 
+// A byte that is not valid UTF-8 is carried as a lone low surrogate U+DC80..U+DCFF (no valid UTF-8 decodes to one).
+const isEscapedByte = (code: number): boolean => code >= 0xdc80 && code <= 0xdcff
+
+const continuation = (byte: number | undefined): boolean => byte !== undefined && byte >= 0x80 && byte <= 0xbf
+
+/** The length of the valid UTF-8 sequence at `at` by Go's `utf8.DecodeRune` rules, or 0 when it is invalid. */
+const sequenceLength = (bytes: Uint8Array, at: number): number => {
+  const lead = bytes[at]!
+  if (lead < 0x80) return 1
+  const second = bytes[at + 1]
+  if (lead >= 0xc2 && lead <= 0xdf) return continuation(second) ? 2 : 0
+  if (lead >= 0xe0 && lead <= 0xef) {
+    const low = lead === 0xe0 ? 0xa0 : 0x80
+    const high = lead === 0xed ? 0x9f : 0xbf
+    return second !== undefined && second >= low && second <= high && continuation(bytes[at + 2]) ? 3 : 0
+  }
+  if (lead >= 0xf0 && lead <= 0xf4) {
+    const low = lead === 0xf0 ? 0x90 : 0x80
+    const high = lead === 0xf4 ? 0x8f : 0xbf
+    const ok = second !== undefined && second >= low && second <= high
+    return ok && continuation(bytes[at + 2]) && continuation(bytes[at + 3]) ? 4 : 0
+  }
+  return 0
+}
+
+/**
+ * Bytes as a Go string holds them: valid UTF-8 decoded, and each byte of an invalid sequence kept (as U+DC80..U+DCFF)
+ * instead of being replaced. So a request body's syntax error names the byte itself and its strings turn each one
+ * into U+FFFD, as Go's JSON decoder does, and an unescaped URL path keeps its bytes for `len` and `%q`.
+ *
+ * @since 0.2.0
+ * @internal
+ */
+export const decodeBytes = (bytes: Uint8Array): string => {
+  if (isUtf8(bytes)) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8")
+  let out = ""
+  let start = 0
+  let at = 0
+  while (at < bytes.length) {
+    const length = sequenceLength(bytes, at)
+    if (length > 0) {
+      at += length
+      continue
+    }
+    out += Buffer.from(bytes.subarray(start, at)).toString("utf8") + String.fromCharCode(0xdc00 + bytes[at]!)
+    at += 1
+    start = at
+  }
+  return out + Buffer.from(bytes.subarray(start)).toString("utf8")
+}
+
+/**
+ * The bytes of a string decoded by {@link decodeBytes}, kept invalid bytes restored.
+ *
+ * @since 0.2.0
+ * @internal
+ */
+export const encodeBytes = (text: string): Uint8Array => {
+  if (!/[\udc80-\udcff]/.test(text)) return Buffer.from(text, "utf8")
+  const parts: Array<Uint8Array> = []
+  let start = 0
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i)
+    // Only a lone low surrogate is a kept byte; the second half of a pair is not.
+    if (isEscapedByte(code) && !(i > 0 && text.charCodeAt(i - 1) >= 0xd800 && text.charCodeAt(i - 1) <= 0xdbff)) {
+      parts.push(Buffer.from(text.slice(start, i), "utf8"), Uint8Array.of(code - 0xdc00))
+      start = i + 1
+    }
+  }
+  parts.push(Buffer.from(text.slice(start), "utf8"))
+  return Buffer.concat(parts)
+}
+
+/**
+ * Go's `len` of a string decoded by {@link decodeBytes}: its UTF-8 bytes, a kept invalid byte counting one.
+ *
+ * @since 0.2.0
+ * @internal
+ */
+export const byteLength = (text: string): number => {
+  let kept = 0
+  for (let i = 0; i < text.length; i++) if (isEscapedByte(text.charCodeAt(i))) kept++
+  // Buffer.byteLength counts a lone surrogate as the three bytes of U+FFFD.
+  return Buffer.byteLength(text) - 2 * kept
+}
+
 const quoteRuneBody = (codePoint: number, quote: string): string => {
+  // A kept invalid byte: %q of a string prints it as \xNN; ranging over a string yields it as U+FFFD.
+  if (isEscapedByte(codePoint)) return quote === '"' ? "\\x" + hexDigit(codePoint >> 4) + hexDigit(codePoint) : "\ufffd"
   const char = String.fromCodePoint(codePoint)
   if (char === quote || char === "\\") return "\\" + char
   if (isPrintable(codePoint)) return char
@@ -84,7 +173,7 @@ export const quoteRune = (char: string): string => "'" + quoteRuneBody(char.code
  */
 const quoteByte = (char: string): string => {
   const code = char.codePointAt(0)!
-  const byte = code < 0x80 ? code : Buffer.from(char, "utf8")[0]!
+  const byte = isEscapedByte(code) ? code - 0xdc00 : code < 0x80 ? code : Buffer.from(char, "utf8")[0]!
   if (byte === 0x27) return "'\\''"
   if (byte === 0x22) return "'\"'"
   const quoted = quote(String.fromCodePoint(byte))
@@ -108,6 +197,20 @@ const isDigit = (char: string | undefined): boolean => char !== undefined && cha
 const isHex = (char: string | undefined): boolean => char !== undefined && /^[0-9a-fA-F]$/.test(char)
 
 const unexpectedEof = "unexpected EOF"
+
+// Go's encoding/json scanner allows this many open arrays and objects.
+const maxNestingDepth = 10_000
+
+interface OpenArray {
+  readonly kind: "array"
+  readonly items: Array<Node>
+}
+
+interface OpenObject {
+  readonly kind: "object"
+  readonly entries: Array<readonly [string, Node]>
+  key: string
+}
 
 class Parser {
   readonly text: string
@@ -142,16 +245,85 @@ class Parser {
     return String.fromCodePoint(code)
   }
 
-  value(): Node {
+  /** The key of an object member and its colon; the cursor is on the key's opening quote (after spaces). */
+  key(): string {
     this.skipSpace()
-    const char = this.current()
+    const open = this.current()
+    if (open !== '"') this.fail(open, "looking for beginning of object key string")
+    this.index++
+    const key = this.string()
+    this.skipSpace()
+    const colon = this.current()
+    if (colon !== ":") this.fail(colon, "after object key")
+    this.index++
+    return key
+  }
+
+  /**
+   * One JSON value. Iterative, with Go's limit of 10,000 open arrays and objects, so that nesting deep enough to
+   * blow a recursive parser's stack gets Go's "exceeded max depth" instead.
+   */
+  value(): Node {
+    const open: Array<OpenArray | OpenObject> = []
+    for (;;) {
+      this.skipSpace()
+      const char = this.current()
+      let node: Node
+      if (char === "{" || char === "[") {
+        if (open.length + 1 > maxNestingDepth) this.fail(char, "exceeded max depth")
+        this.index++
+        this.skipSpace()
+        if (char === "{") {
+          if (this.current() === "}") {
+            this.index++
+            node = { kind: "object", entries: [] }
+          } else {
+            open.push({ kind: "object", entries: [], key: this.key() })
+            continue
+          }
+        } else if (this.current() === "]") {
+          this.index++
+          node = { kind: "array", items: [] }
+        } else {
+          open.push({ kind: "array", items: [] })
+          continue
+        }
+      } else node = this.scalar(char)
+      // Hand the finished value to the arrays and objects it closes, up to one that expects another.
+      for (;;) {
+        const parent = open[open.length - 1]
+        if (parent === undefined) return node
+        this.skipSpace()
+        const after = this.current()
+        if (parent.kind === "array") {
+          parent.items.push(node)
+          if (after === ",") {
+            this.index++
+            break
+          }
+          if (after !== "]") this.fail(after, "after array element")
+          this.index++
+          open.pop()
+          node = { kind: "array", items: parent.items }
+        } else {
+          parent.entries.push([parent.key, node])
+          if (after === ",") {
+            this.index++
+            parent.key = this.key()
+            break
+          }
+          if (after !== "}") this.fail(after, "after object key:value pair")
+          this.index++
+          open.pop()
+          node = { kind: "object", entries: parent.entries }
+        }
+      }
+    }
+  }
+
+  /** A string, literal or number starting with `char`. */
+  scalar(char: string): Node {
     switch (char) {
-      case "{":
-        this.index++
-        return this.object()
-      case "[":
-        this.index++
-        return this.array()
       case '"':
         this.index++
         return { kind: "string", value: this.string() }
@@ -164,61 +336,6 @@ class Parser {
     }
     if (char === "-" || isDigit(char)) return this.number()
     return this.fail(char, "looking for beginning of value")
-  }
-
-  object(): Node {
-    const entries: Array<readonly [string, Node]> = []
-    this.skipSpace()
-    if (this.current() === "}") {
-      this.index++
-      return { kind: "object", entries }
-    }
-    for (;;) {
-      this.skipSpace()
-      const open = this.current()
-      if (open !== '"') this.fail(open, "looking for beginning of object key string")
-      this.index++
-      const key = this.string()
-      this.skipSpace()
-      const colon = this.current()
-      if (colon !== ":") this.fail(colon, "after object key")
-      this.index++
-      entries.push([key, this.value()])
-      this.skipSpace()
-      const after = this.current()
-      if (after === ",") {
-        this.index++
-        continue
-      }
-      if (after === "}") {
-        this.index++
-        return { kind: "object", entries }
-      }
-      this.fail(after, "after object key:value pair")
-    }
-  }
-
-  array(): Node {
-    const items: Array<Node> = []
-    this.skipSpace()
-    if (this.current() === "]") {
-      this.index++
-      return { kind: "array", items }
-    }
-    for (;;) {
-      items.push(this.value())
-      this.skipSpace()
-      const after = this.current()
-      if (after === ",") {
-        this.index++
-        continue
-      }
-      if (after === "]") {
-        this.index++
-        return { kind: "array", items }
-      }
-      this.fail(after, "after array element")
-    }
   }
 
   string(): string {

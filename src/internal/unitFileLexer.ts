@@ -8,7 +8,6 @@
  * @since 0.1.0
  * @internal
  */
-import { quote } from "./goJson.ts"
 
 /** @internal */
 export interface LexedOption {
@@ -204,8 +203,9 @@ const step = (reader: Reader, current: Step, options: Array<LexedOption>): Step 
     case "SectionSuffix": {
       const garbage = goTrimSpace(decoder.decode(reader.toEOL().line))
       if (garbage.length > 0) {
-        // go-systemd never sets the lexer's section field, hence the empty name before the colon.
-        return { _tag: "Error", message: `found garbage after section name : ${quote(garbage)}` }
+        // go-systemd never sets the lexer's section field, hence the empty name before the colon; the go-systemd
+        // fleet v1.0 vendors prints the garbage with %v of a byte slice: its UTF-8 bytes in decimal, in brackets.
+        return { _tag: "Error", message: `found garbage after section name : [${encoder.encode(garbage).join(" ")}]` }
       }
       return { _tag: "NextSectionOrOption", section: current.section }
     }

@@ -5,9 +5,10 @@
  * @since 0.1.0
  * @internal
  */
-import { Result } from "effect"
+import * as Result from "effect/Result"
 import * as UnitFile from "../UnitFile.ts"
-import { quote, quoteRune } from "./goJson.ts"
+import { byteLength, quote, quoteRune } from "./goJson.ts"
+import { isGoSpace } from "./unitFileLexer.ts"
 
 const unitNameMax = 256
 const validUnitTypes = new Set([
@@ -35,7 +36,7 @@ const validNameChar = /^[A-Za-z0-9:\-_.\\@]$/
  * @internal
  */
 export const validateName = (name: string): string | undefined => {
-  const length = Buffer.byteLength(name)
+  const length = byteLength(name)
   if (length === 0) return "unit name cannot be empty"
   if (length > unitNameMax) return `unit name exceeds maximum length (${unitNameMax})`
   const dot = name.lastIndexOf(".")
@@ -65,7 +66,30 @@ export const isTemplate = (name: string): boolean => {
 }
 
 /**
- * The `[X-Fleet]` options of a unit, by name, in order.
+ * fleet's `parseMultivalueLine`: an `[X-Fleet]` value wrapped in double quotes holds several quoted values separated
+ * by spaces (`"a=b" "c=d"`); any other value is one value.
+ *
+ * @since 0.2.0
+ * @internal
+ */
+export const splitMultivalue = (line: string): ReadonlyArray<string> => {
+  if (!line.startsWith('"') || !line.endsWith('"')) return [line]
+  const out: Array<string> = []
+  let current = ""
+  let quoted = false
+  for (const char of line) {
+    if (char === '"') quoted = !quoted
+    else if (char === " " && !quoted) {
+      out.push(current)
+      current = ""
+    } else current += char
+  }
+  out.push(current)
+  return out
+}
+
+/**
+ * The `[X-Fleet]` options of a unit, by name, in order, multivalue lines split as fleet splits them.
  *
  * @since 0.1.0
  * @internal
@@ -75,14 +99,27 @@ export const requirements = (options: ReadonlyArray<UnitFile.Option>): ReadonlyM
   for (const option of options) {
     if (option.section !== "X-Fleet") continue
     const values = map.get(option.name)
-    if (values === undefined) map.set(option.name, [option.value])
-    else values.push(option.value)
+    if (values === undefined) map.set(option.name, [...splitMultivalue(option.value)])
+    else values.push(...splitMultivalue(option.value))
   }
   return map
 }
 
 const values = (map: ReadonlyMap<string, ReadonlyArray<string>>, ...names: ReadonlyArray<string>) =>
   names.flatMap((name) => map.get(name) ?? [])
+
+const fields = (text: string): ReadonlyArray<string> => {
+  const out: Array<string> = []
+  let current = ""
+  for (const char of text) {
+    if (isGoSpace(char.codePointAt(0)!)) {
+      if (current !== "") out.push(current)
+      current = ""
+    } else current += char
+  }
+  if (current !== "") out.push(current)
+  return out
+}
 
 const unique = (items: ReadonlyArray<string>): ReadonlyArray<string> => Array.from(new Set(items))
 
@@ -153,13 +190,20 @@ export const validateOptions = (options: ReadonlyArray<UnitFile.Option>): string
   const parsed = UnitFile.parseResult(UnitFile.serialize(options))
   if (Result.isFailure(parsed)) return parsed.failure.message
   const map = requirements(options)
-  const conflicts = unique(values(map, "X-Conflicts", "Conflicts"))
+  // Go's strings.Fields: Conflicts takes a whitespace-separated list, MachineOf and Replaces one name per value.
+  const conflicts = unique(values(map, "X-Conflicts", "Conflicts").flatMap(fields))
   const peers = unique(values(map, "X-ConditionMachineOf", "MachineOf"))
-  const replaces = values(map, "Replaces")
+  const replaces = unique(values(map, "Replaces"))
+  // fleet walks Go sets, whose order is random: with several contradictions it may name any one of them.
   for (const peer of peers) {
     for (const conflict of conflicts) {
       if (globMatch(conflict, peer)) {
         return `unresolvable requirements: peer ${quote(peer)} matches conflict ${quote(conflict)}`
+      }
+    }
+    for (const replace of replaces) {
+      if (globMatch(replace, peer)) {
+        return `unresolvable requirements: peer ${quote(peer)} matches replace ${quote(replace)}`
       }
     }
   }

@@ -11,6 +11,8 @@ export interface TinyServer {
   readonly port: number
   readonly socketPath: string
   readonly connections: () => number
+  /** The connections open now. */
+  readonly open: () => number
   /** Requests whose answer the test releases by calling the returned function. */
   readonly hold: (pathname: string) => Promise<void>
   readonly close: () => Promise<void>
@@ -20,6 +22,7 @@ export const startTinyServer = async (): Promise<TinyServer> => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-fleet-http-"))
   const socketPath = path.join(dir, "fleet.sock")
   let connections = 0
+  const sockets = new Set<import("node:net").Socket>()
   const held = new Map<string, () => void>()
   const arrived = new Map<string, () => void>()
   const handler: http.RequestListener = (request, response) => {
@@ -38,8 +41,10 @@ export const startTinyServer = async (): Promise<TinyServer> => {
   }
   const servers = [http.createServer(handler), http.createServer(handler)]
   for (const server of servers) {
-    server.on("connection", () => {
+    server.on("connection", (socket) => {
       connections++
+      sockets.add(socket)
+      socket.once("close", () => sockets.delete(socket))
     })
   }
   const [tcp, unix] = servers as [http.Server, http.Server]
@@ -50,6 +55,7 @@ export const startTinyServer = async (): Promise<TinyServer> => {
     port: typeof address === "object" && address !== null ? address.port : 0,
     socketPath,
     connections: () => connections,
+    open: () => sockets.size,
     hold: (pathname) =>
       new Promise((resolve) => {
         if (held.has(pathname)) resolve()

@@ -12,6 +12,8 @@ import * as path from "node:path"
 export const sshdPath = "/usr/sbin/sshd"
 
 export const sshdAvailable = (): boolean => {
+  // Runs the suite as on a machine without OpenSSH; see sshServer.ts.
+  if (process.env.EFFECT_FLEET_NO_OPENSSH === "1") return false
   try {
     fs.accessSync(sshdPath, fs.constants.X_OK)
     return true
@@ -94,6 +96,7 @@ export const establishedOn = (port: number): number => {
 }
 
 export interface Sshd {
+  readonly kind: "OpenSSH"
   readonly dir: string
   readonly port: number
   readonly hostKeyFile: string
@@ -106,6 +109,10 @@ export interface Sshd {
   readonly sessions: () => number
   /** Their process ids, to stop them (SIGSTOP) as if the host froze without closing its connections. */
   readonly sessionPids: () => ReadonlyArray<number>
+  /** Accepts one more user key. */
+  readonly authorize: (publicKey: string) => void
+  /** Stops (SIGSTOP) every session, as a host that froze; the returned function kills them. */
+  readonly freeze: () => () => void
   /** Kills sshd and every session it started, as if the host went away. */
   readonly kill: () => Promise<void>
   /** Starts sshd again on the same port with the same keys. */
@@ -162,6 +169,8 @@ socket.on("close", () => process.exit(0))
       "AllowTcpForwarding yes",
       "AllowStreamLocalForwarding yes",
       "LogLevel ERROR",
+      // The concurrency tests open 20 connections at once; sshd's default drops unauthenticated ones past 10.
+      "MaxStartups 100",
       `SetEnv PATH=${bin}:/usr/local/bin:/usr/bin:/bin`,
       ""
     ].join("\n")
@@ -195,7 +204,9 @@ socket.on("close", () => process.exit(0))
     child = undefined
   }
   await start()
+  const sessionPids = () => (child?.pid === undefined ? [] : descendants(child.pid))
   return {
+    kind: "OpenSSH",
     dir,
     port,
     hostKeyFile,
@@ -204,7 +215,21 @@ socket.on("close", () => process.exit(0))
     userPrivateKey: user.privateKey,
     userPublicKey: user.publicKey,
     sessions: () => (child?.pid === undefined ? 0 : descendants(child.pid).length),
-    sessionPids: () => (child?.pid === undefined ? [] : descendants(child.pid)),
+    sessionPids,
+    authorize: (publicKey) => fs.appendFileSync(path.join(dir, "authorized_keys"), `${publicKey}\n`),
+    freeze: () => {
+      const frozen = sessionPids()
+      for (const pid of frozen) process.kill(pid, "SIGSTOP")
+      return () => {
+        for (const pid of frozen) {
+          try {
+            process.kill(pid, "SIGKILL")
+          } catch {
+            // Already gone.
+          }
+        }
+      }
+    },
     kill,
     start,
     stop: async () => {

@@ -1,13 +1,14 @@
 /**
  * Watching and waiting by polling: a Stream of unit state changes, and a wait for a unit to reach a state. Both are
- * written against the service's shape so that `Fleet.ts` can wrap them without an import cycle.
+ * written against the service's shape so that `FleetWatch.ts` can wrap them without an import cycle.
  */
 import { Data, Duration, Effect, Option, Schedule, Stream } from "effect"
-import type { FleetService, UnitStateFilter } from "../../Fleet.ts"
+import type { FleetService, UnitStateFilter } from "./service.ts"
 import { type APIError, isTransient, type TransportError, ValueError, WaitTimeoutError } from "../../FleetError.ts"
 import type { DesiredState, Unit } from "../../Unit.ts"
 import type { UnitState } from "../../UnitState.ts"
 import { watchRetrySchedule } from "./retry.ts"
+import { snapshot } from "./stateSnapshot.ts"
 import { isGlobal } from "../unitRules.ts"
 
 export type UnitStateChange = Data.TaggedEnum<{
@@ -22,9 +23,6 @@ export interface WatchOptions extends UnitStateFilter {
   readonly interval: Duration.Input
   readonly retry?: Schedule.Schedule<unknown, APIError | TransportError> | undefined
 }
-
-// Unit names cannot contain "/", so this cannot collide.
-const keyOf = (state: UnitState): string => `${state.machineID ?? ""}/${state.name}`
 
 const sameState = (a: UnitState, b: UnitState): boolean =>
   a.hash === b.hash &&
@@ -42,17 +40,13 @@ export const watchUnitStates = (
     ...(options.machineId !== undefined ? { machineId: options.machineId } : {}),
     ...(options.unitName !== undefined ? { unitName: options.unitName } : {})
   }
-  // A whole snapshot or nothing: diffing a listing cut short by a failure would report every unlisted state removed.
-  const snapshot = Stream.runCollect(fleet.listUnitStates(filter)).pipe(Effect.retry(schedule))
   return Stream.paginate(undefined as ReadonlyMap<string, UnitState> | undefined, (seen) =>
     Effect.gen(function* () {
       if (seen !== undefined) yield* Effect.sleep(interval)
-      const states = yield* snapshot
-      const next = new Map<string, UnitState>()
+      // A whole snapshot or nothing: diffing a listing cut short by a failure would report every unlisted state removed.
+      const next = yield* snapshot(fleet, filter, seen).pipe(Effect.retry(schedule))
       const changes: Array<UnitStateChange> = []
-      for (const state of states) {
-        const key = keyOf(state)
-        next.set(key, state)
+      for (const [key, state] of next) {
         const previous = seen?.get(key)
         if (previous === undefined) changes.push(UnitStateChange.Added({ state }))
         else if (!sameState(previous, state)) changes.push(UnitStateChange.Changed({ state, previous }))

@@ -133,6 +133,9 @@ export const first = (limit: number): PageToken => ({ limit, page: 1 })
  * One page of `items` and the token of the next page, present whenever this page was full (so an exact multiple of
  * the page size ends with an empty page, as in fleet).
  *
+ * fleet computes the bounds in its token's uint16 fields, so they wrap around: a large page number can land on a
+ * real page again (and its next token is that page number plus one, wrapping too).
+ *
  * @since 0.1.0
  * @internal
  */
@@ -140,9 +143,13 @@ export const slice = <A>(
   items: ReadonlyArray<A>,
   token: PageToken
 ): { readonly items: ReadonlyArray<A>; readonly next: string | undefined } => {
-  const start = (token.page - 1) * token.limit
-  const stop = token.page * token.limit
+  const start = ((token.page - 1) * token.limit) & 0xffff
+  let stop = (token.page * token.limit) & 0xffff
   if (start >= items.length) return { items: [], next: undefined }
-  if (stop > items.length) return { items: items.slice(start), next: undefined }
-  return { items: items.slice(start, stop), next: encode({ limit: token.limit, page: token.page + 1 }) }
+  let next: string | undefined
+  if (stop > items.length) stop = items.length
+  else next = encode({ limit: token.limit, page: (token.page + 1) & 0xffff })
+  // A stop that wrapped below the start makes Go's slice expression panic (fleet drops the connection); an empty page
+  // is the sane answer (a deviation the README lists).
+  return { items: stop < start ? [] : items.slice(start, stop), next }
 }

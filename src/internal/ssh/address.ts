@@ -3,6 +3,7 @@
  */
 import * as Effect from "effect/Effect"
 import { ValueError } from "../../FleetError.ts"
+import { redactUrl } from "../client/redact.ts"
 
 /** Where the SSH server listens. */
 export interface Address {
@@ -14,6 +15,16 @@ export interface Address {
 export const parse = (tunnel: string): Effect.Effect<Address, ValueError> =>
   Effect.suspend(() => {
     const input = tunnel.trim()
+    // fleetctl dials the address as given, so `user@host` never worked; it must not echo a `user:password@` either.
+    if (redactUrl(input) !== input) {
+      return Effect.fail(
+        new ValueError({
+          message:
+            `Invalid SSH tunnel ${redactUrl(input)}: a user or password in the address is not supported ` +
+            "(set the username option)"
+        })
+      )
+    }
     let host: string
     let port: string | undefined
     const bracketed = /^\[([^\]]+)\](?::(.*))?$/.exec(input)

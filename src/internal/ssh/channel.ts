@@ -26,15 +26,28 @@ export const close = (stream: Duplex): void => {
   } else stream.destroy()
 }
 
+// Failures that came before anyone listened, for whoever takes the stream next (see `failureOf`).
+const unheard = new WeakMap<Duplex, Error>()
+
 /**
  * Fails a stream with an error its reader sees. ssh2 may emit "close" for a destroyed channel at once, so the error
- * is emitted here, synchronously, before any "close" can reach the reader; then the stream is closed.
+ * is emitted here, synchronously, before any "close" can reach the reader; then the stream is closed. A stream
+ * nobody listens to yet (opened, not yet handed over) keeps the error for `failureOf` instead: emitted, it would be
+ * thrown.
  */
 export const fail = (stream: Duplex, error: Error): void => {
   if (stream.destroyed) return
   if (stream.listenerCount("error") > 0) stream.emit("error", error)
+  else unheard.set(stream, error)
   close(stream)
 }
+
+/**
+ * Why a stream can no longer be used, asked before handing it to its reader: the error it failed with before
+ * anyone listened, or that it closed. `undefined` when it is usable.
+ */
+export const failureOf = (stream: Duplex): Error | undefined =>
+  unheard.get(stream) ?? (stream.destroyed ? new TunnelFailure("The SSH channel closed before it was used") : undefined)
 
 // The stream read from each wrapped channel; kept beside the channel so that whoever wraps it need not know which
 // connection it belongs to.

@@ -67,6 +67,18 @@ const tcpConnect = (address: Address, ip: string): Effect.Effect<net.Socket, Tun
     return Effect.sync(() => socket.destroy())
   })
 
+/**
+ * Records a new host key (accept-new), judging it again against the file as it is now, with the file to itself:
+ * concurrent first connections, here or in other processes, write one line per host key.
+ */
+const record = (policy: HostKey.Policy, file: string, host: KnownHosts.Host, key: Buffer) =>
+  KnownHosts.exclusive(file, async () => {
+    const entries = KnownHosts.parse((await KnownHosts.readFile(file)) ?? "")
+    const verdict = HostKey.judge(policy, { file, entries }, host, key)
+    if (verdict._tag === "Record") await KnownHosts.appendLine(file, verdict.line)
+    return verdict
+  })
+
 const handshake = (
   Client: typeof Ssh2.Client,
   socket: net.Socket,
@@ -119,8 +131,11 @@ const handshake = (
           refusal = verdict.reason
           return verify(false)
         case "Record":
-          KnownHosts.record(known.file, verdict.line).then(
-            () => verify(true),
+          record(settings.policy, known.file, host, key).then(
+            (final) => {
+              if (final._tag === "Refuse") refusal = final.reason
+              verify(final._tag !== "Refuse")
+            },
             (error: Error) => {
               refusal = `could not add ${KnownHosts.hostName(host.host, host.port)} to ${known.file}: ${error.message}`
               verify(false)

@@ -14,23 +14,45 @@ export const describe = (socketPath: string): string => `fleetctl fd-forward ${s
 
 /**
  * OpenSSH sends a command's end of output before its exit status. Handing the reader that end first would turn a
- * failed `fleetctl fd-forward` into a bare "other side closed", so the end waits for the status (or the close).
+ * failed `fleetctl fd-forward` into a bare "other side closed", so the end waits for a zero status, or for the
+ * channel to close (ssh2 ends a channel's output before it closes it, and calls `close()` either way): a channel
+ * closed by the reader, or by a server that sends no status, must still end. A non-zero status fails the channel
+ * with fleetctl's stderr (sent before the status).
  */
-const holdEofUntilExit = (channel: Ssh2.ClientChannel, onExit: (code: number | null) => void) => {
-  let exited = false
+const watchExit = (channel: Ssh2.ClientChannel, failure: (code: number | null, stderr: string) => TunnelFailure) => {
+  let stderr = ""
+  // fleetctl's diagnostics arrive on stderr; an unread stderr would hold the channel's window shut.
+  channel.stderr.on("data", (chunk: Buffer) => {
+    if (stderr.length < 2048) stderr += chunk.toString("utf8")
+  })
+  let released = false
   let held = false
   const push = channel.push.bind(channel)
+  const release = () => {
+    if (released) return
+    released = true
+    if (held && !channel.destroyed) push(null)
+  }
   channel.push = (chunk: unknown, encoding?: BufferEncoding) => {
-    if (chunk === null && !exited && !held) {
+    if (chunk === null && !released) {
       held = true
       return false
     }
     return push(chunk, encoding)
   }
+  const close = channel.close.bind(channel)
+  channel.close = () => {
+    release()
+    return close()
+  }
   channel.once("exit", (code: number | null) => {
-    exited = true
-    onExit(code)
-    if (held && !channel.destroyed) push(null)
+    if (code === 0) return release()
+    // The failure ends the stream; an end of output after it would reach a reader that already let go.
+    released = true
+    // stderr that arrived with the status may still sit in its buffer (the stream starts flowing a tick after its
+    // "data" listener is added); read() hands it to that listener now.
+    channel.stderr.read()
+    Channel.fail(channel, failure(code, stderr))
   })
 }
 
@@ -40,15 +62,9 @@ export const open = (client: Ssh2.Client, socketPath: string): Effect.Effect<Ssh
   return Channel.request(target, (done) =>
     client.exec(`fleetctl fd-forward ${shellQuote(socketPath)}`, (error, channel) => {
       if (error) return done(error, channel)
-      // fleetctl's diagnostics arrive on stderr; an unread stderr would hold the channel's window shut.
-      let stderr = ""
-      channel.stderr.on("data", (chunk: Buffer) => {
-        if (stderr.length < 2048) stderr += chunk.toString("utf8")
-      })
-      holdEofUntilExit(channel, (code) => {
-        if (code === 0) return
+      watchExit(channel, (code, stderr) => {
         const detail = stderr.trim() === "" ? "" : `: ${stderr.trim()}`
-        Channel.fail(channel, new TunnelFailure(`${target} on the tunnel host exited with code ${code}${detail}`))
+        return new TunnelFailure(`${target} on the tunnel host exited with code ${code}${detail}`)
       })
       done(undefined, channel)
     })

@@ -6,6 +6,7 @@ import { createHash, createHmac, timingSafeEqual } from "node:crypto"
 import { constants as fsConstants } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
+import { setTimeout as sleep } from "node:timers/promises"
 
 /** One usable line of a known_hosts file. */
 export interface Entry {
@@ -213,5 +214,65 @@ export const appendLine = async (file: string, line: string): Promise<void> => {
   }
 }
 
-/** Records a host's key line, as `accept-new` does. */
-export const record = appendLine
+// Writers of one file in this process take turns here, so that only writers in other processes meet at the lock.
+const turns = new Map<string, Promise<void>>()
+
+const inTurn = <A>(key: string, task: () => Promise<A>): Promise<A> => {
+  const run = (turns.get(key) ?? Promise.resolve()).then(task)
+  const done = run.then(
+    () => {},
+    () => {}
+  )
+  turns.set(key, done)
+  void done.then(() => {
+    if (turns.get(key) === done) turns.delete(key)
+  })
+  return run
+}
+
+// A writer holds the lock for a read and an append: milliseconds. One this old was left by a writer that died.
+const staleLockMs = 10_000
+const lockWaitMs = 10_000
+
+/** Takes `<file>.lock`; `false` where no lock file can be made (a read-only folder), so writing goes unlocked. */
+const lock = async (file: string): Promise<boolean> => {
+  const lockFile = `${file}.lock`
+  const started = Date.now()
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await (await fs.open(lockFile, "wx", 0o600)).close()
+      return true
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === "EACCES" || code === "EPERM" || code === "EROFS") return false
+      if (code !== "EEXIST") throw error
+    }
+    const age = await fs.stat(lockFile).then(
+      (stat) => Date.now() - stat.mtimeMs,
+      () => 0
+    )
+    if (age > staleLockMs) {
+      await fs.rm(lockFile, { force: true })
+      continue
+    }
+    if (Date.now() - started > lockWaitMs) throw new Error(`${lockFile} is held by another writer`)
+    await sleep(Math.min(50, 2 ** attempt) + Math.random() * 5)
+  }
+}
+
+/**
+ * Runs `change` with the file to itself: writers in this process take turns, writers in other processes (another
+ * effect-fleet, or anything honouring `<file>.lock`) wait for the lock file, created exclusively. `change` should
+ * read the file afresh, so that what another writer just added is seen: the file is only ever appended to, never
+ * rewritten, so nothing in it can be lost or truncated.
+ */
+export const exclusive = <A>(file: string, change: () => Promise<A>): Promise<A> =>
+  inTurn(path.resolve(file), async () => {
+    await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 })
+    const locked = await lock(file)
+    try {
+      return await change()
+    } finally {
+      if (locked) await fs.rm(`${file}.lock`, { force: true })
+    }
+  })

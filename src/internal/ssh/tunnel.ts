@@ -15,12 +15,10 @@ export interface Connection {
   readonly channels: ChannelSet
 }
 
-/** A cached, resettable connection. */
+/** The connection as a cached Effect, reset when the connection drops so that the next `get` connects again. */
 export interface Tunnel {
   /** The live connection, connecting first when there is none; concurrent callers share one attempt. */
   readonly get: Effect.Effect<Connection, TunnelFailure>
-  /** Drops the connection (failing its channels), so that the next `get` connects again. */
-  readonly reset: Effect.Effect<void>
 }
 
 // How long a closing connection may take to say goodbye before its socket is destroyed.
@@ -75,13 +73,6 @@ export const make = (
       if (closed) return isClosed
       return current !== undefined ? Effect.succeed(current) : lock.withPermit(connectOnce)
     })
-    const reset = Effect.suspend(() => {
-      const connection = current
-      if (connection === undefined) return Effect.void
-      drop(connection, `SSH connection to ${name} was reset`)
-      return end(connection.client)
-    })
-
     yield* Effect.addFinalizer(() =>
       Effect.suspend(() => {
         closed = true
@@ -93,5 +84,5 @@ export const make = (
         return end(connection.client)
       })
     )
-    return { get, reset }
+    return { get }
   })
