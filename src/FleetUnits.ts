@@ -30,6 +30,7 @@ import { type FleetError, isTransient } from "./FleetError.ts"
 import { type DesiredState, type FleetUnit, isDesiredState, Unit, UnitOption } from "./Unit.ts"
 import * as UnitFile from "./UnitFile.ts"
 import type { UnitState } from "./UnitState.ts"
+import { hasReached } from "./internal/client/watch.ts"
 import { isGlobal, validateName, validateOptions } from "./internal/unitRules.ts"
 
 // -----------------------------------------------------------------------------
@@ -428,7 +429,7 @@ export const waitForSystemdActive = (
 
 /**
  * What a many-unit wait can wait for: a fleet state (`inactive`, `loaded`, `launched`, judged as
- * `Fleet.hasReached` judges it), or a systemd state of the unit on its machine: an active state (`active`,
+ * fleetctl's blocking commands judge it), or a systemd state of the unit on its machine: an active state (`active`,
  * `failed`, ...) or a sub-state (`running`, `exited`, `dead`, ...).
  *
  * @since 0.2.0
@@ -448,7 +449,7 @@ const describeStatus = (unit: Unit | undefined, states: ReadonlyArray<UnitState>
 
 const reachedTarget = (target: WaitTarget, unit: Unit | undefined, states: ReadonlyArray<UnitState>): boolean => {
   if (isDesiredState(target)) {
-    return Fleet.hasReached(target)({ unit, states })
+    return hasReached(target)({ unit, states })
   }
   if (unit === undefined || states.length === 0) return false
   const mine = isGlobal(unit.options)
