@@ -30,8 +30,8 @@ import * as Stream from "effect/Stream"
 import type * as HttpClient from "effect/http/HttpClient"
 import * as Endpoint from "./Endpoint.ts"
 import { type APIError, type FleetError, type TransportError, ValueError } from "./FleetError.ts"
-import type { Machine } from "./Machine.ts"
-import type { Unit } from "./Unit.ts"
+import type { Machine, MetadataOp } from "./Machine.ts"
+import type { DesiredState, FleetUnit, Unit } from "./Unit.ts"
 import type { UnitState } from "./UnitState.ts"
 import * as Connect from "./internal/client/connect.ts"
 import * as Lazy from "./internal/client/lazy.ts"
@@ -265,7 +265,7 @@ export const layer = (endpoint: string, options: LayerOptions = {}): Layer.Layer
  * @since 0.1.0
  * @category accessors
  */
-export const createUnit = (name: string, unit: Unit): Effect.Effect<Unit, FleetError, Fleet> =>
+export const createUnit = (name: string, unit: Unit): Effect.Effect<FleetUnit, FleetError, Fleet> =>
   Fleet.use((fleet) => fleet.createUnit(name, unit))
 
 /**
@@ -274,8 +274,30 @@ export const createUnit = (name: string, unit: Unit): Effect.Effect<Unit, FleetE
  * @since 0.1.0
  * @category accessors
  */
-export const setUnitDesiredState = (unit: Unit | string, state: string): Effect.Effect<Unit, FleetError, Fleet> =>
-  Fleet.use((fleet) => fleet.setUnitDesiredState(unit, state))
+export const setUnitDesiredState = (
+  unit: Unit | string,
+  state: DesiredState | (string & {})
+): Effect.Effect<FleetUnit, FleetError, Fleet> => Fleet.use((fleet) => fleet.setUnitDesiredState(unit, state))
+
+/**
+ * Edits machine metadata with typed ops (fleet's `PATCH /fleet/v1/machines`, which neither fleetctl nor
+ * python-fleet exposes). See {@link FleetService.patchMachineMetadata}.
+ *
+ * @example
+ * ```ts
+ * import { Fleet } from "effect-fleet"
+ *
+ * const tag = Fleet.patchMachineMetadata([
+ *   { op: "add", machineId: "4f4d7a1b2c3d4e5f60718293a4b5c6d7", key: "role", value: "db" },
+ *   { op: "remove", machineId: "4f4d7a1b2c3d4e5f60718293a4b5c6d7", key: "disk" }
+ * ])
+ * ```
+ *
+ * @since 0.2.0
+ * @category accessors
+ */
+export const patchMachineMetadata = (ops: ReadonlyArray<MetadataOp>): Effect.Effect<void, FleetError, Fleet> =>
+  Fleet.use((fleet) => fleet.patchMachineMetadata(ops))
 
 /**
  * Destroys a unit.
@@ -302,7 +324,7 @@ export const destroyUnit = (unit: Unit | string): Effect.Effect<void, FleetError
  * @since 0.1.0
  * @category accessors
  */
-export const getUnit = (name: string): Effect.Effect<Unit, FleetError, Fleet> =>
+export const getUnit = (name: string): Effect.Effect<FleetUnit, FleetError, Fleet> =>
   Fleet.use((fleet) => fleet.getUnit(name))
 
 /**
@@ -319,7 +341,7 @@ export const getUnit = (name: string): Effect.Effect<Unit, FleetError, Fleet> =>
  * @since 0.1.0
  * @category accessors
  */
-export const listUnits = (): Stream.Stream<Unit, APIError | TransportError, Fleet> =>
+export const listUnits = (): Stream.Stream<FleetUnit, APIError | TransportError, Fleet> =>
   Stream.unwrap(Fleet.useSync((fleet) => fleet.listUnits()))
 
 /**
@@ -328,7 +350,7 @@ export const listUnits = (): Stream.Stream<Unit, APIError | TransportError, Flee
  * @since 0.1.0
  * @category accessors
  */
-export const listUnitsPage = (pageToken?: string): Effect.Effect<Page<Unit>, APIError | TransportError, Fleet> =>
+export const listUnitsPage = (pageToken?: string): Effect.Effect<Page<FleetUnit>, APIError | TransportError, Fleet> =>
   Fleet.use((fleet) => fleet.listUnitsPage(pageToken))
 
 /**

@@ -98,6 +98,25 @@ export class Unit extends Schema.Class<Unit>("effect-fleet/Unit")({
   declare pipe: Pipeable["pipe"]
 }
 
+/**
+ * A unit as fleet sent it: fleet always names its units, so `name` is not optional here. Every unit the client
+ * returns (`Fleet.getUnit`, `Fleet.listUnits`, `Fleet.createUnit`, ...) has this type.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface FleetUnit extends Unit {
+  readonly name: string
+}
+
+/**
+ * Whether a unit carries a name (every unit that came from fleet does).
+ *
+ * @since 0.2.0
+ * @category predicates
+ */
+export const isFleetUnit = (unit: Unit): unit is FleetUnit => typeof unit.name === "string" && unit.name !== ""
+
 Unit.prototype.pipe = function (this: Unit) {
   // biome-ignore lint/complexity/noArguments: pipeArguments takes the call's arguments as they are
   return pipeArguments(this, arguments)

@@ -1,29 +1,34 @@
 /**
- * The `effect-fleet` command line: `effect-fleet serve` runs a local fleet server (the whole fleet v1 API over an
- * in-memory fleet) on a loopback TCP port and/or a unix socket until SIGINT or SIGTERM.
+ * The `effect-fleet` command line: fleetctl's commands against the fleet v1 API (see `src/cli/`), and
+ * `effect-fleet serve`, a local fleet server on a loopback TCP port and/or a unix socket until SIGINT or SIGTERM.
  *
  * @since 0.1.0
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import * as Cause from "effect/Cause"
-import * as Command from "effect/cli/Command"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
 import * as Runtime from "effect/Runtime"
-import { serve } from "./cli/serve.ts"
+import { CliIO } from "./cli/io.ts"
+import { run } from "./cli/main.ts"
 
-const cli = Command.make("effect-fleet").pipe(
-  Command.withDescription("Tools for the CoreOS fleet v1 API"),
-  Command.withSubcommands([serve]),
-  Command.run({ version: "0.1.0" })
-)
+const io = CliIO.of({
+  stdout: (text) => void process.stdout.write(text),
+  stderr: (text) => void process.stderr.write(text),
+  isTTY: process.stdout.isTTY === true,
+  exitCode: 0
+})
 
-cli.pipe(
-  Effect.provide(NodeServices.layer),
+run(process.argv.slice(2)).pipe(
+  Effect.provide(Layer.mergeAll(NodeServices.layer, Layer.succeed(CliIO, io))),
   NodeRuntime.runMain({
-    // A signal is how `serve` is meant to stop: exit 0 once the server and its socket are gone.
-    teardown: (exit, onExit) =>
-      Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? onExit(0) : Runtime.defaultTeardown(exit, onExit)
+    teardown: (exit, onExit) => {
+      // A signal is how `serve` is meant to stop: exit 0 once the server and its socket are gone.
+      if (Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)) return onExit(0)
+      if (Exit.isSuccess(exit)) return onExit(io.exitCode)
+      return Runtime.defaultTeardown(exit, onExit)
+    }
   })
 )

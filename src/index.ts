@@ -99,3 +99,11 @@ export * as FleetControl from "./FleetControl.ts"
  * @since 0.1.0
  */
 export * as FleetTest from "./FleetTest.ts"
+
+/**
+ * Operations over many units with fleetctl's semantics: submit (local files, template instances), load, start,
+ * stop, unload, restart, destroy with fleetctl's waiting, and a many-unit wait that reports every failure.
+ *
+ * @since 0.2.0
+ */
+export * as FleetUnits from "./FleetUnits.ts"

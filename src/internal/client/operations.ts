@@ -6,8 +6,8 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { type APIError, type FleetError, TransportError, ValueError } from "../../FleetError.ts"
-import { Machine } from "../../Machine.ts"
-import { isDesiredState, Unit } from "../../Unit.ts"
+import { Machine, type MetadataOp, metadataPatchBody, validateMetadataOp } from "../../Machine.ts"
+import { type DesiredState, type FleetUnit, isDesiredState, Unit } from "../../Unit.ts"
 import { UnitState } from "../../UnitState.ts"
 import { invalidStateMessage } from "../messages.ts"
 import * as Decode from "./decode.ts"
@@ -47,7 +47,9 @@ const span =
 /** The operations over one request pipeline. */
 export const make = (pipeline: Request.Pipeline): FleetService => {
   const unitPath = (name: string) => `/fleet/v1/units/${encodeName(name)}`
-  const fetchUnit = (name: string) => pipeline.json(unitDecoder, "GET", unitPath(name))
+  // fleet always names the units it sends.
+  const fetchUnit = (name: string) =>
+    pipeline.json(unitDecoder, "GET", unitPath(name)) as Effect.Effect<FleetUnit, APIError | TransportError>
 
   const getUnit = (name: string) =>
     Effect.flatMap(requireName(name), fetchUnit).pipe(span("Fleet.getUnit", { "fleet.unit": name }))
@@ -65,10 +67,10 @@ export const make = (pipeline: Request.Pipeline): FleetService => {
       )
     ).pipe(span("Fleet.createUnit", { "fleet.unit": name }))
 
-  const setUnitDesiredState = (unit: Unit | string, state: string) =>
+  const setUnitDesiredState = (unit: Unit | string, state: DesiredState | (string & {})) =>
     Effect.flatMap(
       requireName(unit),
-      (name): Effect.Effect<Unit, FleetError> =>
+      (name): Effect.Effect<FleetUnit, FleetError> =>
         isDesiredState(state)
           ? Effect.andThen(pipeline.request("PUT", unitPath(name), { body: { desiredState: state } }), fetchUnit(name))
           : Effect.fail(new ValueError({ message: invalidStateMessage }))
@@ -85,7 +87,12 @@ export const make = (pipeline: Request.Pipeline): FleetService => {
     ).pipe(span("Fleet.destroyUnit", { "fleet.unit": typeof unit === "string" ? unit : unit.name }))
 
   const listUnitsPage = (pageToken?: string) =>
-    pipeline.page(unitsPage, "/fleet/v1/units", {}, pageToken).pipe(span("Fleet.listUnitsPage"))
+    (
+      pipeline.page(unitsPage, "/fleet/v1/units", {}, pageToken) as Effect.Effect<
+        Page<FleetUnit>,
+        APIError | TransportError
+      >
+    ).pipe(span("Fleet.listUnitsPage"))
 
   const listUnitStatesPage = (filter?: UnitStateFilter & { readonly pageToken?: string | undefined }) =>
     pipeline
@@ -94,6 +101,16 @@ export const make = (pipeline: Request.Pipeline): FleetService => {
 
   const listMachinesPage = (pageToken?: string) =>
     pipeline.page(machinesPage, "/fleet/v1/machines", {}, pageToken).pipe(span("Fleet.listMachinesPage"))
+
+  const patchMachineMetadata = (ops: ReadonlyArray<MetadataOp>): Effect.Effect<void, FleetError> =>
+    Effect.suspend((): Effect.Effect<void, FleetError> => {
+      for (const op of ops) {
+        const invalid = validateMetadataOp(op)
+        if (invalid !== undefined) return Effect.fail(new ValueError({ message: invalid }))
+      }
+      if (ops.length === 0) return Effect.void
+      return Effect.asVoid(pipeline.request("PATCH", "/fleet/v1/machines", { body: metadataPatchBody(ops) }))
+    }).pipe(span("Fleet.patchMachineMetadata", { "fleet.ops": ops.length }))
 
   return {
     baseUrl: pipeline.baseUrl,
@@ -107,7 +124,8 @@ export const make = (pipeline: Request.Pipeline): FleetService => {
       paginate("GET /fleet/v1/state", (pageToken) => listUnitStatesPage({ ...filter, pageToken })),
     listUnitStatesPage,
     listMachines: () => paginate("GET /fleet/v1/machines", listMachinesPage),
-    listMachinesPage
+    listMachinesPage,
+    patchMachineMetadata
   }
 }
 

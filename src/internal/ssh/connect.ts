@@ -193,3 +193,31 @@ export const connect = (Client: typeof Ssh2.Client, settings: Settings): Effect.
       })
     )
   })
+
+/**
+ * Connects over a stream that is already open to the SSH server (a channel through another SSH connection, for a
+ * machine reached through a tunnel host): the same known_hosts check and authentication as {@link connect}, bounded
+ * by the same timeout. `address` names the server for the host key check.
+ */
+export const connectOver = (
+  Client: typeof Ssh2.Client,
+  socket: net.Socket,
+  settings: Settings
+): Effect.Effect<Ssh2.Client, TunnelFailure> =>
+  Effect.gen(function* () {
+    const known = yield* readKnown(settings)
+    const host = { host: settings.address.host, ip: settings.address.host, port: settings.address.port }
+    return yield* handshake(Client, socket, settings, known, host)
+  }).pipe(
+    Effect.timeoutOrElse({
+      duration: Duration.millis(
+        Math.min(Number.isFinite(settings.timeoutMs) ? settings.timeoutMs : 2 ** 31 - 1, 2 ** 31 - 1)
+      ),
+      orElse: () =>
+        Effect.fail(
+          new TunnelFailure(
+            `Unable to connect via ssh: timed out after ${settings.timeoutMs} ms while initiating SSH connection`
+          )
+        )
+    })
+  )
