@@ -252,6 +252,19 @@ layer(FleetServer.layer({ port: 0, tokenLimit: 3, agents: "off" }))("fleet's ans
     })
   )
 
+  it.effect("routes any method token as Go's server does (node's parser knows only some)", () =>
+    Effect.gen(function* () {
+      const server = yield* FleetServer.FleetServer
+      const send = (method: string, path: string) => Effect.promise(() => exchange(server.url, { method, path }))
+      const foo = yield* send("FOO", "/fleet/v1/units")
+      expect([foo.status, foo.body]).toEqual([405, error(405, "only GET supported against this resource").body])
+      const moved = yield* send("X_Y", "//fleet/v1/units")
+      expect([moved.status, moved.location]).toEqual([301, "/fleet/v1/units"])
+      // The server serves on.
+      expect((yield* get("/fleet/v1/units")).status).toBe(200)
+    })
+  )
+
   it.effect("keeps '#' in the path and drops query pairs holding ';', as Go 1.19 does", () =>
     Effect.gen(function* () {
       yield* reseed({ states: [new UnitState({ name: "a.service", hash: "1".repeat(40), machineID: m1 })] })

@@ -128,7 +128,13 @@ export const scenarios = (limit: number): ReadonlyArray<Scenario> => [
       get("/FLEET/V1/UNITS"),
       get("/fleet/v1/units?"),
       get("/fleet/v1/units?a=b&c"),
-      get("/fleet/v1/units#frag")
+      get("/fleet/v1/units#frag"),
+      // Go routes any method token; only GET (upper case) is GET.
+      ...["FOO", "get", "PROPFIND", "PURGE", "TRACE", "M-SEARCH", "X_Y"].flatMap((method) => [
+        call(method, "/fleet/v1/units"),
+        call(method, "/fleet/v1/units/hello.service"),
+        call(method, "/")
+      ])
     ]
   },
   {
