@@ -8,9 +8,11 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as fc from "fast-check"
 import * as Result from "effect/Result"
 import * as FleetControl from "../src/FleetControl.ts"
 import * as FleetServer from "../src/FleetServer.ts"
+import * as GoJson from "../src/internal/goJson.ts"
 import * as PageToken from "../src/internal/server/pageToken.ts"
 import { Machine } from "../src/Machine.ts"
 import { Unit, UnitOption } from "../src/Unit.ts"
@@ -337,5 +339,27 @@ describe("page tokens", () => {
     const items = Array.from({ length: 10 }, (_, i) => i)
     expect(PageToken.slice(items, { limit: 3, page: 21846 })).toEqual({ items: [], next: undefined })
     expect(PageToken.slice(items, { limit: 3, page: 21847 }).items).toEqual([2, 3, 4])
+  })
+})
+
+describe("Go strings from bytes", () => {
+  it("keep every byte: encodeBytes(decodeBytes(b)) is b, and byteLength is b's length", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+        const text = GoJson.decodeBytes(bytes)
+        expect(Buffer.from(GoJson.encodeBytes(text)).equals(Buffer.from(bytes))).toBe(true)
+        expect(GoJson.byteLength(text)).toBe(bytes.length)
+      })
+    )
+  })
+
+  it("decode valid UTF-8 as UTF-8, and each byte of an invalid sequence on its own, as Go's utf8.DecodeRune does", () => {
+    expect(GoJson.decodeBytes(Buffer.from("é☃\u{1F600}"))).toBe("é☃\u{1F600}")
+    // A truncated three-byte sequence is two bad bytes for Go (one U+FFFD for WHATWG decoders).
+    expect(GoJson.quote(GoJson.decodeBytes(Uint8Array.of(0x61, 0xe2, 0x98, 0x62)))).toBe('"a\\xe2\\x98b"')
+    // Encoded surrogates and overlong forms are invalid too.
+    expect(GoJson.quote(GoJson.decodeBytes(Uint8Array.of(0xed, 0xa0, 0x80, 0xc0, 0xaf)))).toBe(
+      '"\\xed\\xa0\\x80\\xc0\\xaf"'
+    )
   })
 })
