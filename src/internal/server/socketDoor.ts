@@ -213,7 +213,8 @@ const answerUnknownMethod = (
     } else socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
     return
   }
-  const [, method, url] = line as unknown as [string, string, string]
+  const method = line[1]!
+  const url = line[2]!
   const request: WireRequest = { method, url, headers: {}, body: "" }
   const plan = App.admit(fleet, method, url)
   if (plan._tag !== "Respond") {
