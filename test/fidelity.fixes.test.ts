@@ -8,9 +8,11 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as fc from "fast-check"
 import * as Result from "effect/Result"
 import * as FleetControl from "../src/FleetControl.ts"
 import * as FleetServer from "../src/FleetServer.ts"
+import * as GoJson from "../src/internal/goJson.ts"
 import * as PageToken from "../src/internal/server/pageToken.ts"
 import { Machine } from "../src/Machine.ts"
 import { Unit, UnitOption } from "../src/Unit.ts"
@@ -252,6 +254,19 @@ layer(FleetServer.layer({ port: 0, tokenLimit: 3, agents: "off" }))("fleet's ans
     })
   )
 
+  it.effect("routes any method token as Go's server does (node's parser knows only some)", () =>
+    Effect.gen(function* () {
+      const server = yield* FleetServer.FleetServer
+      const send = (method: string, path: string) => Effect.promise(() => exchange(server.url, { method, path }))
+      const foo = yield* send("FOO", "/fleet/v1/units")
+      expect([foo.status, foo.body]).toEqual([405, error(405, "only GET supported against this resource").body])
+      const moved = yield* send("X_Y", "//fleet/v1/units")
+      expect([moved.status, moved.location]).toEqual([301, "/fleet/v1/units"])
+      // The server serves on.
+      expect((yield* get("/fleet/v1/units")).status).toBe(200)
+    })
+  )
+
   it.effect("keeps '#' in the path and drops query pairs holding ';', as Go 1.19 does", () =>
     Effect.gen(function* () {
       yield* reseed({ states: [new UnitState({ name: "a.service", hash: "1".repeat(40), machineID: m1 })] })
@@ -324,5 +339,27 @@ describe("page tokens", () => {
     const items = Array.from({ length: 10 }, (_, i) => i)
     expect(PageToken.slice(items, { limit: 3, page: 21846 })).toEqual({ items: [], next: undefined })
     expect(PageToken.slice(items, { limit: 3, page: 21847 }).items).toEqual([2, 3, 4])
+  })
+})
+
+describe("Go strings from bytes", () => {
+  it("keep every byte: encodeBytes(decodeBytes(b)) is b, and byteLength is b's length", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+        const text = GoJson.decodeBytes(bytes)
+        expect(Buffer.from(GoJson.encodeBytes(text)).equals(Buffer.from(bytes))).toBe(true)
+        expect(GoJson.byteLength(text)).toBe(bytes.length)
+      })
+    )
+  })
+
+  it("decode valid UTF-8 as UTF-8, and each byte of an invalid sequence on its own, as Go's utf8.DecodeRune does", () => {
+    expect(GoJson.decodeBytes(Buffer.from("é☃\u{1F600}"))).toBe("é☃\u{1F600}")
+    // A truncated three-byte sequence is two bad bytes for Go (one U+FFFD for WHATWG decoders).
+    expect(GoJson.quote(GoJson.decodeBytes(Uint8Array.of(0x61, 0xe2, 0x98, 0x62)))).toBe('"a\\xe2\\x98b"')
+    // Encoded surrogates and overlong forms are invalid too.
+    expect(GoJson.quote(GoJson.decodeBytes(Uint8Array.of(0xed, 0xa0, 0x80, 0xc0, 0xaf)))).toBe(
+      '"\\xed\\xa0\\x80\\xc0\\xaf"'
+    )
   })
 })

@@ -380,7 +380,7 @@ const anyPath = fc.constantFrom(
 
 const anyMethod = fc
   .record({
-    method: fc.constantFrom("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"),
+    method: fc.constantFrom("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "FOO", "PROPFIND", "X_Y"),
     path: anyPath,
     body: fc.option(jsonish, { nil: undefined }),
     headers

@@ -128,7 +128,13 @@ export const scenarios = (limit: number): ReadonlyArray<Scenario> => [
       get("/FLEET/V1/UNITS"),
       get("/fleet/v1/units?"),
       get("/fleet/v1/units?a=b&c"),
-      get("/fleet/v1/units#frag")
+      get("/fleet/v1/units#frag"),
+      // Go routes any method token; only GET (upper case) is GET.
+      ...["FOO", "get", "PROPFIND", "PURGE", "TRACE", "M-SEARCH", "X_Y"].flatMap((method) => [
+        call(method, "/fleet/v1/units"),
+        call(method, "/fleet/v1/units/hello.service"),
+        call(method, "/")
+      ])
     ]
   },
   {
@@ -449,6 +455,24 @@ export const scenarios = (limit: number): ReadonlyArray<Scenario> => [
       put("c28.service", { options: [option("Service", "Exec=Start", "x")] }),
       put("c29.service", { options: [option("", "", "")] }),
       put("c30.service", { options: [option("Service] # c", "A", "b")] }),
+      // [X-Fleet] values wrapped in quotes are several values; Conflicts also splits on spaces
+      put("m1.service", {
+        options: [exec(), xfleet("MachineOf", '"x.service" "y.service"'), xfleet("Replaces", "y.service")]
+      }),
+      put("m2.service", {
+        options: [exec(), xfleet("MachineOf", "x.service y.service"), xfleet("Replaces", "y.service")]
+      }),
+      put("m3.service", {
+        options: [exec(), xfleet("MachineOf", "y.service"), xfleet("Conflicts", '"a b" "y.service"')]
+      }),
+      put("m4.service", { options: [exec(), xfleet("Global", '"true"'), xfleet("MachineOf", "z.service")] }),
+      put("m5.service", { options: [exec(), xfleet("Global", '"false" "yes"'), xfleet("Replaces", "z.service")] }),
+      put("m6.service", { options: [exec(), xfleet("MachineID", '""'), xfleet("Conflicts", "z.service")] }),
+      put("m7.service", {
+        options: [exec(), xfleet("Conflicts", "\u00a0y.service\u2003z.service"), xfleet("MachineOf", "z.service")]
+      }),
+      put("m8.service", { options: [exec(), xfleet("Global", "TRUE"), xfleet("Replaces", "z.service")] }),
+      get("/fleet/v1/units/m4.service"),
       put("b.service", { options: service, desiredState: "launched" }),
       put("c.service", { options: service, desiredState: "loaded" }),
       put("d.service", { options: service, desiredState: "inactive" }),

@@ -85,10 +85,25 @@ const freePort = (): Promise<number> =>
 
 // Each program runs under a small sh that kills it as soon as its stdin closes: when the test stops it, and also when
 // the test process dies without running any teardown (vitest kills workers that time out).
-const guard = 'exec 3<&0\n"$@" <&- &\npid=$!\n(read -r _ <&3; kill "$pid" 2>/dev/null) &\nwait "$pid"'
+// It also removes CLEANUP_DIR (etcd's data dir) once the program is gone, teardown or not.
+const guard = [
+  "exec 3<&0",
+  '"$@" <&- &',
+  "pid=$!",
+  // Once node is gone, sh's note that the program was killed would meet a closed stderr: SIGPIPE must not stop it.
+  "trap '' PIPE",
+  '(read -r _ <&3; kill "$pid" 2>/dev/null) &',
+  'wait "$pid"',
+  "status=$?",
+  'if [ -n "$CLEANUP_DIR" ]; then rm -rf "$CLEANUP_DIR"; fi',
+  'exit "$status"'
+].join("\n")
 
-const spawn = (file: string, args: ReadonlyArray<string>): childProcess.ChildProcess =>
-  childProcess.spawn("sh", ["-c", guard, "sh", file, ...args], { stdio: ["pipe", "pipe", "pipe"] })
+const spawn = (file: string, args: ReadonlyArray<string>, cleanupDir = ""): childProcess.ChildProcess =>
+  childProcess.spawn("sh", ["-c", guard, "sh", file, ...args], {
+    stdio: ["pipe", "pipe", "pipe"],
+    env: { ...process.env, CLEANUP_DIR: cleanupDir }
+  })
 
 const stop = (child: childProcess.ChildProcess): Promise<void> =>
   new Promise((resolve) => {
@@ -159,25 +174,29 @@ export const startEtcd = async (): Promise<Etcd> => {
     const [client, peer] = [await freePort(), await freePort()]
     const clientUrl = `http://127.0.0.1:${client}`
     const peerUrl = `http://127.0.0.1:${peer}`
-    const child = spawn(binaries.etcd!, [
-      "--enable-v2",
-      "--name",
-      "fidelity",
-      "--data-dir",
-      dataDir,
-      "--listen-client-urls",
-      clientUrl,
-      "--advertise-client-urls",
-      clientUrl,
-      "--listen-peer-urls",
-      peerUrl,
-      "--initial-advertise-peer-urls",
-      peerUrl,
-      "--initial-cluster",
-      `fidelity=${peerUrl}`,
-      "--log-level",
-      "error"
-    ])
+    const child = spawn(
+      binaries.etcd!,
+      [
+        "--enable-v2",
+        "--name",
+        "fidelity",
+        "--data-dir",
+        dataDir,
+        "--listen-client-urls",
+        clientUrl,
+        "--advertise-client-urls",
+        clientUrl,
+        "--listen-peer-urls",
+        peerUrl,
+        "--initial-advertise-peer-urls",
+        peerUrl,
+        "--initial-cluster",
+        `fidelity=${peerUrl}`,
+        "--log-level",
+        "error"
+      ],
+      dataDir
+    )
     child.stdout?.resume()
     child.stderr?.resume()
     const close = async () => {

@@ -12,11 +12,10 @@ import { HttpClientError, TransportError } from "effect/http/HttpClientError"
 import type * as HttpClientRequest from "effect/http/HttpClientRequest"
 import * as HttpClientResponse from "effect/http/HttpClientResponse"
 import * as App from "./app.ts"
+import * as GoJson from "../goJson.ts"
 import type { Cut } from "./faults.ts"
 import type { LocalFleet } from "./localFleet.ts"
 import { error, type WireResponse } from "./wire.ts"
-
-const decoder = new TextDecoder()
 
 const connectionError = (code: string, message: string) => Object.assign(new Error(message), { code })
 
@@ -31,7 +30,8 @@ const headersOf = (request: HttpClientRequest.HttpClientRequest): Record<string,
 const bodyOf = (request: HttpClientRequest.HttpClientRequest): string => {
   switch (request.body._tag) {
     case "Uint8Array":
-      return decoder.decode(request.body.body)
+      // As the socket door reads it: bytes that are not UTF-8 stay bytes, as in Go.
+      return GoJson.decodeBytes(request.body.body)
     case "Raw":
       return typeof request.body.body === "string" ? request.body.body : ""
     default:

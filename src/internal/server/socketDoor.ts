@@ -8,6 +8,7 @@
  * @internal
  */
 import * as http from "node:http"
+import type * as net from "node:net"
 import * as GoJson from "../goJson.ts"
 import * as App from "./app.ts"
 import type { Cut } from "./faults.ts"
@@ -182,7 +183,57 @@ export const createServer = (fleet: LocalFleet, options: DoorOptions): http.Serv
     if (declared === undefined || declared <= options.maxBodyBytes) res.writeContinue()
     handle(req, res)
   })
+  server.on("clientError", (cause: Error & { code?: string; rawPacket?: Buffer }, socket: net.Socket) =>
+    answerUnknownMethod(fleet, options, cause, socket)
+  )
   // Parallel clients open many connections; never let a quiet keep-alive socket outlive a test by much.
   server.keepAliveTimeout = 5_000
   return server
+}
+
+const requestLine = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (\S+) HTTP\/1\.[01]\r?\n/
+
+/**
+ * Go's server routes any method token (`FOO`, `get`); node's parser refuses the ones it does not know. Such a
+ * request gets fleet's answer (a 405 or 404: no handler reads a body for it) on the raw socket, which then closes
+ * because node's parser cannot go on; anything else node could not parse gets node's own 400.
+ */
+const answerUnknownMethod = (
+  fleet: LocalFleet,
+  options: DoorOptions,
+  cause: Error & { code?: string; rawPacket?: Buffer },
+  socket: net.Socket
+): void => {
+  const line = cause.code === "HPE_INVALID_METHOD" ? requestLine.exec(cause.rawPacket?.toString("latin1") ?? "") : null
+  if (line === null || !socket.writable) {
+    // What node answers when nobody listens for client errors.
+    if (!socket.writable || cause.code === "ECONNRESET") socket.destroy()
+    else if (cause.code === "HPE_HEADER_OVERFLOW") {
+      socket.end("HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n")
+    } else socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
+    return
+  }
+  const method = line[1]!
+  const url = line[2]!
+  const request: WireRequest = { method, url, headers: {}, body: "" }
+  const plan = App.admit(fleet, method, url)
+  if (plan._tag !== "Respond") {
+    socket.destroy()
+    return
+  }
+  let response: WireResponse
+  try {
+    response = plan.answer(request)
+  } catch (defect) {
+    options.onDefect(defect, { method, url })
+    response = error(request, 500, "")
+  }
+  if (response.raw !== undefined) {
+    socket.end(response.raw)
+    return
+  }
+  const head = [`HTTP/1.1 ${response.status} ${http.STATUS_CODES[response.status] ?? ""}`]
+  for (const [name, value] of Object.entries(response.headers)) head.push(`${name}: ${value}`)
+  head.push(`Date: ${new Date().toUTCString()}`, "Connection: close")
+  socket.end(`${head.join("\r\n")}\r\n\r\n${response.body}`)
 }
