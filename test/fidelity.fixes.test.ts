@@ -17,6 +17,7 @@ import { Unit, UnitOption } from "../src/Unit.ts"
 import * as UnitFile from "../src/UnitFile.ts"
 import { UnitState } from "../src/UnitState.ts"
 import { exchange } from "./support/fleetRef.ts"
+import { globCases } from "./support/fidelityScenarios.ts"
 import { fetchRaw, json, type RawRequest, type RawResponse } from "./support/rawHttp.ts"
 
 const m1 = "2c7f2ad9a1d54b1c9d1e3f4a5b6c7d01"
@@ -145,6 +146,32 @@ layer(FleetServer.layer({ port: 0, tokenLimit: 3, agents: "off" }))("fleet's ans
         )
       ).toEqual(error(400, 'unresolvable requirements: peer "y.service" matches conflict "y.service"'))
       expect((yield* get("/fleet/v1/units/a.service")).status).toBe(404)
+    })
+  )
+
+  it.effect("5b. matches MachineOf against Conflicts globs with Go's path.Match, malformed classes included", () =>
+    Effect.gen(function* () {
+      yield* reseed({})
+      const answers: Array<unknown> = []
+      for (const [i, [pattern, peer]] of globCases.entries()) {
+        const options = [...service, option("X-Fleet", "MachineOf", peer), option("X-Fleet", "Conflicts", pattern)]
+        answers.push(answer(yield* put(`g${i + 1}.service`, { options, desiredState: "inactive" })))
+      }
+      const refused = (peer: string, pattern: string) =>
+        error(
+          400,
+          `unresolvable requirements: peer ${JSON.stringify(peer)} matches conflict ${JSON.stringify(pattern)}`
+        )
+      // What fleet's own handler answered to each (fidelity.api runs the same requests against it).
+      expect(answers).toEqual([
+        { status: 201, body: "" },
+        { status: 201, body: "" },
+        { status: 201, body: "" },
+        { status: 201, body: "" },
+        refused("]", "[\\]]"),
+        refused("-", "[a\\-z]"),
+        refused("m", "[a-\\z]")
+      ])
     })
   )
 
