@@ -8,6 +8,7 @@
  * @internal
  */
 import * as http from "node:http"
+import { declaredLength } from "../contentLength.ts"
 import * as GoJson from "../goJson.ts"
 import * as App from "./app.ts"
 import type { Cut } from "./faults.ts"
@@ -72,12 +73,6 @@ const sendCut = (res: http.ServerResponse, cut: Cut): void => {
   res.write(cut.sent, () => res.socket?.destroy())
 }
 
-/** The declared body length, or `undefined` when there is none (chunked) or it is not a number. */
-const declaredLength = (req: http.IncomingMessage): number | undefined => {
-  const header = req.headers["content-length"]
-  return header === undefined || !/^\d+$/.test(header) ? undefined : Number(header)
-}
-
 /** 413 in fleet's shape, then the connection closes: the rest of the body is never buffered. */
 const tooLarge = (req: http.IncomingMessage, res: http.ServerResponse): void => {
   req.removeAllListeners("data")
@@ -130,24 +125,28 @@ export const listener =
       }
     }
     guard(() => {
-      const plan = App.admit(fleet, method, url)
-      if (plan._tag === "Reset") {
-        req.socket.destroy()
-        return
+      const arrival = fleet.faults.arrive(method, url)
+      // A body over the cap is the door's own answer: logged, but the request is never let in, so it takes no fault.
+      const refuse = () => {
+        arrival.answered(413)
+        tooLarge(req, res)
       }
-      const declared = declaredLength(req)
-      if (declared !== undefined && declared > options.maxBodyBytes) return tooLarge(req, res)
+      const declared = declaredLength(req.headers["content-length"])
+      if (declared !== undefined && declared > options.maxBodyBytes) return refuse()
       const chunks: Array<Buffer> = []
       let size = 0
       req.on("data", (chunk: Buffer) => {
         size += chunk.length
         if (size > options.maxBodyBytes) {
           chunks.length = 0
-          tooLarge(req, res)
+          refuse()
         } else chunks.push(chunk)
       })
+      // Only a body read whole, within the cap, lets the request in: a chunked one shows its size only at its end.
       req.on("end", () =>
         guard(() => {
+          const plan = App.letIn(fleet, arrival)
+          if (plan._tag === "Reset") return req.socket.destroy()
           const request: WireRequest = {
             method,
             url,
@@ -178,7 +177,7 @@ export const createServer = (fleet: LocalFleet, options: DoorOptions): http.Serv
   const handle = listener(fleet, options)
   const server = http.createServer(handle)
   server.on("checkContinue", (req, res) => {
-    const declared = declaredLength(req)
+    const declared = declaredLength(req.headers["content-length"])
     if (declared === undefined || declared <= options.maxBodyBytes) res.writeContinue()
     handle(req, res)
   })
