@@ -8,7 +8,7 @@
  */
 import * as Result from "effect/Result"
 import * as UnitFile from "../UnitFile.ts"
-import { byteLength, quote, quoteRune } from "./goJson.ts"
+import { byteLength, quote, quoteRune } from "./goString.ts"
 import * as XFleet from "./xfleet.ts"
 
 const unitNameMax = 256

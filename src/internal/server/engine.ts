@@ -12,7 +12,7 @@
  * @internal
  */
 import type { DesiredState } from "../../Unit.ts"
-import { compareBytes } from "../goJson.ts"
+import { compareBytes } from "../goString.ts"
 import { globMatch, type Requirements } from "../xfleet.ts"
 
 // ---- machines ------------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@
  */
 import * as http from "node:http"
 import { declaredLength } from "../contentLength.ts"
-import * as GoJson from "../goJson.ts"
+import * as GoString from "../goString.ts"
 import * as App from "./app.ts"
 import type { Cut } from "./faults.ts"
 import type { LocalFleet } from "./localFleet.ts"
@@ -151,7 +151,7 @@ export const listener =
             method,
             url,
             headers: collectHeaders(req.rawHeaders),
-            body: GoJson.decodeBytes(Buffer.concat(chunks))
+            body: GoString.decodeBytes(Buffer.concat(chunks))
           }
           switch (plan._tag) {
             case "Respond":
