@@ -9,6 +9,7 @@ import { Readable } from "node:stream"
 import { describe, expect, it, vi } from "@effect/vitest"
 import { Effect, Logger, Stream } from "effect"
 import * as Fleet from "../src/Fleet.ts"
+import * as FleetControl from "../src/FleetControl.ts"
 import * as FleetServer from "../src/FleetServer.ts"
 import * as FleetTest from "../src/FleetTest.ts"
 import { LocalFleet } from "../src/internal/server/localFleet.ts"
@@ -155,6 +156,31 @@ describe("FleetServer request limits", () => {
           fetchRaw(target, { method: "PUT", path: "/fleet/v1/units/a.service", headers: json, body: unitBody })
         )
         expect(at.status).toBe(201)
+      })
+    )
+  )
+
+  it.live("a body over the cap is answered 413 at the door: logged with its status, it takes no queued fault", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const server = yield* FleetServer.make({ port: 0, maxBodyBytes: unitBody.length })
+        const target = { _tag: "Tcp", port: server.port! } as const
+        yield* server.control.failNext(1, FleetControl.Fault.Status(502, "bad gateway"))
+        const declared = yield* Effect.promise(() =>
+          fetchRaw(target, { method: "PUT", path: "/fleet/v1/units/a.service", headers: json, body: unitBody + " " })
+        )
+        expect([declared.status, declared.body]).toEqual([413, tooLarge])
+        const chunked = yield* Effect.promise(() => streamedPut(server.port!, 2 * 64 * 1024, true))
+        expect([chunked.status, chunked.body]).toEqual([413, tooLarge])
+        // The fault is still queued: the first request let in acts it out.
+        const units = yield* Effect.promise(() => getUnits(server.port!))
+        expect([units.status, units.body]).toEqual([502, "bad gateway"])
+        const log = (yield* server.control.requests).map((r) => [r.method, r.status, r.fault])
+        expect(log).toEqual([
+          ["PUT", 413, undefined],
+          ["PUT", 413, undefined],
+          ["GET", 502, "Status"]
+        ])
       })
     )
   )

@@ -12,7 +12,8 @@ import { ValueError } from "../src/FleetError.ts"
 import { isTunnelFailure } from "../src/internal/ssh/tunnelFailure.ts"
 import { startTinyServer, type TinyServer } from "./support/httpServer.ts"
 import { makePki, tlsProxy } from "./support/tls.ts"
-import { establishedOn, freePort, startAgent, waitFor } from "./support/sshd.ts"
+import { freePort } from "./support/net.ts"
+import { establishedOn, startAgent, waitFor } from "./support/sshd.ts"
 import { backends, keygen, openssh, type SshTestServer } from "./support/sshServer.ts"
 
 const getJson = (url: string) =>

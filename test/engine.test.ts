@@ -2,6 +2,7 @@ import * as fs from "node:fs"
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "fast-check"
 import * as Engine from "../src/internal/server/engine.ts"
+import * as XFleet from "../src/internal/xfleet.ts"
 import type * as UnitFile from "../src/UnitFile.ts"
 import {
   explain,
@@ -29,13 +30,13 @@ const final = (scenario: Scenario) => runScenario(scenario).map((step) => step.p
 
 describe("engine: fleet's requirements", () => {
   it("splits quoted values and expands specifiers as fleet does", () => {
-    expect(Engine.parseMultivalue('"region=us" "disk=ssd"')).toEqual(["region=us", "disk=ssd"])
-    expect(Engine.parseMultivalue('"a b" "c d"')).toEqual(["a b", "c d"])
-    expect(Engine.parseMultivalue('"a" b')).toEqual(['"a" b'])
-    expect(Engine.expandSpecifiers("%p@*.service %i %N %n %m", "web@1.service")).toBe(
+    expect(XFleet.parseMultivalue('"region=us" "disk=ssd"')).toEqual(["region=us", "disk=ssd"])
+    expect(XFleet.parseMultivalue('"a b" "c d"')).toEqual(["a b", "c d"])
+    expect(XFleet.parseMultivalue('"a" b')).toEqual(['"a" b'])
+    expect(XFleet.expandSpecifiers("%p@*.service %i %N %n %m", "web@1.service")).toBe(
       "web@*.service 1 web@1 web@1.service %m"
     )
-    const req = Engine.requirementsOf("web@1.service", [
+    const req = XFleet.requirementsOf("web@1.service", [
       xfleet("MachineMetadata", '"region=us" "disk=ssd"'),
       xfleet("MachineMetadata", "region=eu"),
       xfleet("MachineMetadata", "region=eu disk=ssd"),
@@ -58,13 +59,13 @@ describe("engine: fleet's requirements", () => {
   })
 
   it("takes the first MachineID, then the older spellings", () => {
-    const first = Engine.requirementsOf("a.service", [
+    const first = XFleet.requirementsOf("a.service", [
       xfleet("X-ConditionMachineID", "old"),
       xfleet("MachineID", "m1"),
       xfleet("MachineID", "m2")
     ])
     expect(first.machineID).toBe("m1")
-    expect(Engine.requirementsOf("a.service", [xfleet("X-ConditionMachineBootID", "b")]).machineID).toBe("b")
+    expect(XFleet.requirementsOf("a.service", [xfleet("X-ConditionMachineBootID", "b")]).machineID).toBe("b")
     expect(Engine.matchesMachineID("9a0e4b1c000003", "9a0e4b1c")).toBe(true)
     expect(Engine.matchesMachineID("9a0e4b1c000003", "9a0e4b")).toBe(false)
   })
@@ -88,7 +89,7 @@ describe("engine: fleet's requirements", () => {
       ["a*c", "abcb", false]
     ]
     for (const [pattern, name, matches] of cases)
-      expect([pattern, name, Engine.globMatch(pattern, name)]).toEqual([pattern, name, matches])
+      expect([pattern, name, XFleet.globMatch(pattern, name)]).toEqual([pattern, name, matches])
   })
 })
 

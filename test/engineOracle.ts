@@ -7,9 +7,10 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { Result } from "effect"
 import * as fc from "fast-check"
-import { quote } from "../src/internal/goJson.ts"
+import { quote } from "../src/internal/goString.ts"
 import * as Engine from "../src/internal/server/engine.ts"
-import { isTemplate, validateName } from "../src/internal/unitRules.ts"
+import { isTemplate, validateName, validateOptions } from "../src/internal/unitRules.ts"
+import * as XFleet from "../src/internal/xfleet.ts"
 import type { DesiredState } from "../src/Unit.ts"
 import * as UnitFile from "../src/UnitFile.ts"
 
@@ -113,9 +114,7 @@ export const runScenario = (scenario: Scenario): Array<StepResult> => {
     if (badName !== undefined) return badName
     if (units.has(unit.name)) return replace(unit)
     if (unit.options.length === 0) return "unit does not exist and options field empty"
-    const parsed = UnitFile.parseResult(UnitFile.serialize(unit.options))
-    if (Result.isFailure(parsed)) return parsed.failure.message
-    const badOptions = Engine.checkRequirements(unit.options)
+    const badOptions = validateOptions(unit.options)
     if (badOptions !== undefined) return badOptions
     return store(unit, undefined)
   }
@@ -123,7 +122,7 @@ export const runScenario = (scenario: Scenario): Array<StepResult> => {
   const engineUnits = (): Array<Engine.EngineUnit> =>
     Array.from(units.values(), (unit) => ({
       name: unit.name,
-      requirements: Engine.requirementsOf(unit.name, unit.options),
+      requirements: XFleet.requirementsOf(unit.name, unit.options),
       desiredState: unit.desiredState,
       target: unit.target
     }))

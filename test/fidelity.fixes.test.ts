@@ -12,13 +12,14 @@ import * as fc from "fast-check"
 import * as Result from "effect/Result"
 import * as FleetControl from "../src/FleetControl.ts"
 import * as FleetServer from "../src/FleetServer.ts"
-import * as GoJson from "../src/internal/goJson.ts"
+import * as GoString from "../src/internal/goString.ts"
 import * as PageToken from "../src/internal/server/pageToken.ts"
 import { Machine } from "../src/Machine.ts"
 import { Unit, UnitOption } from "../src/Unit.ts"
 import * as UnitFile from "../src/UnitFile.ts"
 import { UnitState } from "../src/UnitState.ts"
 import { exchange } from "./support/fleetRef.ts"
+import { globCases } from "./support/fidelityScenarios.ts"
 import { fetchRaw, json, type RawRequest, type RawResponse } from "./support/rawHttp.ts"
 
 const m1 = "2c7f2ad9a1d54b1c9d1e3f4a5b6c7d01"
@@ -147,6 +148,32 @@ layer(FleetServer.layer({ port: 0, tokenLimit: 3, agents: "off" }))("fleet's ans
         )
       ).toEqual(error(400, 'unresolvable requirements: peer "y.service" matches conflict "y.service"'))
       expect((yield* get("/fleet/v1/units/a.service")).status).toBe(404)
+    })
+  )
+
+  it.effect("5b. matches MachineOf against Conflicts globs with Go's path.Match, malformed classes included", () =>
+    Effect.gen(function* () {
+      yield* reseed({})
+      const answers: Array<unknown> = []
+      for (const [i, [pattern, peer]] of globCases.entries()) {
+        const options = [...service, option("X-Fleet", "MachineOf", peer), option("X-Fleet", "Conflicts", pattern)]
+        answers.push(answer(yield* put(`g${i + 1}.service`, { options, desiredState: "inactive" })))
+      }
+      const refused = (peer: string, pattern: string) =>
+        error(
+          400,
+          `unresolvable requirements: peer ${JSON.stringify(peer)} matches conflict ${JSON.stringify(pattern)}`
+        )
+      // What fleet's own handler answered to each (fidelity.api runs the same requests against it).
+      expect(answers).toEqual([
+        { status: 201, body: "" },
+        { status: 201, body: "" },
+        { status: 201, body: "" },
+        { status: 201, body: "" },
+        refused("]", "[\\]]"),
+        refused("-", "[a\\-z]"),
+        refused("m", "[a-\\z]")
+      ])
     })
   )
 
@@ -346,19 +373,19 @@ describe("Go strings from bytes", () => {
   it("keep every byte: encodeBytes(decodeBytes(b)) is b, and byteLength is b's length", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
-        const text = GoJson.decodeBytes(bytes)
-        expect(Buffer.from(GoJson.encodeBytes(text)).equals(Buffer.from(bytes))).toBe(true)
-        expect(GoJson.byteLength(text)).toBe(bytes.length)
+        const text = GoString.decodeBytes(bytes)
+        expect(Buffer.from(GoString.encodeBytes(text)).equals(Buffer.from(bytes))).toBe(true)
+        expect(GoString.byteLength(text)).toBe(bytes.length)
       })
     )
   })
 
   it("decode valid UTF-8 as UTF-8, and each byte of an invalid sequence on its own, as Go's utf8.DecodeRune does", () => {
-    expect(GoJson.decodeBytes(Buffer.from("é☃\u{1F600}"))).toBe("é☃\u{1F600}")
+    expect(GoString.decodeBytes(Buffer.from("é☃\u{1F600}"))).toBe("é☃\u{1F600}")
     // A truncated three-byte sequence is two bad bytes for Go (one U+FFFD for WHATWG decoders).
-    expect(GoJson.quote(GoJson.decodeBytes(Uint8Array.of(0x61, 0xe2, 0x98, 0x62)))).toBe('"a\\xe2\\x98b"')
+    expect(GoString.quote(GoString.decodeBytes(Uint8Array.of(0x61, 0xe2, 0x98, 0x62)))).toBe('"a\\xe2\\x98b"')
     // Encoded surrogates and overlong forms are invalid too.
-    expect(GoJson.quote(GoJson.decodeBytes(Uint8Array.of(0xed, 0xa0, 0x80, 0xc0, 0xaf)))).toBe(
+    expect(GoString.quote(GoString.decodeBytes(Uint8Array.of(0xed, 0xa0, 0x80, 0xc0, 0xaf)))).toBe(
       '"\\xed\\xa0\\x80\\xc0\\xaf"'
     )
   })

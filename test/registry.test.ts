@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Result } from "effect"
 import * as App from "../src/internal/server/app.ts"
 import * as GoJson from "../src/internal/goJson.ts"
+import * as GoString from "../src/internal/goString.ts"
 import { LocalFleet } from "../src/internal/server/localFleet.ts"
 import { isTemplate, validateName } from "../src/internal/unitRules.ts"
 import { Machine } from "../src/Machine.ts"
@@ -132,7 +133,7 @@ describe("goJson", () => {
   })
 
   it("orders strings byte-wise", () => {
-    const sorted = ["\uffff", "\ud83d\ude00", "b", "B", "a"].sort(GoJson.compareBytes)
+    const sorted = ["\uffff", "\ud83d\ude00", "b", "B", "a"].sort(GoString.compareBytes)
     expect(sorted).toEqual(["B", "a", "b", "\uffff", "\ud83d\ude00"])
   })
 })

@@ -1,14 +1,15 @@
 /**
- * fleet's rules for units, shared by the local server and the client: unit names (systemd's), templates, `Global`,
- * the `[X-Fleet]` requirements and the checks fleet makes of a new unit's options.
+ * fleet's rules for units, shared by the local server and the client: unit names (systemd's), templates, and the
+ * checks fleet's API makes of a new unit's options. The `[X-Fleet]` section itself is read by `xfleet.ts`, the one
+ * reading the engine uses too.
  *
  * @since 0.1.0
  * @internal
  */
 import * as Result from "effect/Result"
 import * as UnitFile from "../UnitFile.ts"
-import { byteLength, quote, quoteRune } from "./goJson.ts"
-import { isGoSpace } from "./unitFileLexer.ts"
+import { byteLength, quote, quoteRune } from "./goString.ts"
+import * as XFleet from "./xfleet.ts"
 
 const unitNameMax = 256
 const validUnitTypes = new Set([
@@ -66,118 +67,14 @@ export const isTemplate = (name: string): boolean => {
 }
 
 /**
- * fleet's `parseMultivalueLine`: an `[X-Fleet]` value wrapped in double quotes holds several quoted values separated
- * by spaces (`"a=b" "c=d"`); any other value is one value.
- *
- * @since 0.2.0
- * @internal
- */
-export const splitMultivalue = (line: string): ReadonlyArray<string> => {
-  if (!line.startsWith('"') || !line.endsWith('"')) return [line]
-  const out: Array<string> = []
-  let current = ""
-  let quoted = false
-  for (const char of line) {
-    if (char === '"') quoted = !quoted
-    else if (char === " " && !quoted) {
-      out.push(current)
-      current = ""
-    } else current += char
-  }
-  out.push(current)
-  return out
-}
-
-/**
- * The `[X-Fleet]` options of a unit, by name, in order, multivalue lines split as fleet splits them.
+ * Whether a unit is global; the client reads it from here, the rules of `[X-Fleet]` are in `xfleet.ts`.
  *
  * @since 0.1.0
  * @internal
  */
-export const requirements = (options: ReadonlyArray<UnitFile.Option>): ReadonlyMap<string, ReadonlyArray<string>> => {
-  const map = new Map<string, Array<string>>()
-  for (const option of options) {
-    if (option.section !== "X-Fleet") continue
-    const values = map.get(option.name)
-    if (values === undefined) map.set(option.name, [...splitMultivalue(option.value)])
-    else values.push(...splitMultivalue(option.value))
-  }
-  return map
-}
-
-const values = (map: ReadonlyMap<string, ReadonlyArray<string>>, ...names: ReadonlyArray<string>) =>
-  names.flatMap((name) => map.get(name) ?? [])
-
-const fields = (text: string): ReadonlyArray<string> => {
-  const out: Array<string> = []
-  let current = ""
-  for (const char of text) {
-    if (isGoSpace(char.codePointAt(0)!)) {
-      if (current !== "") out.push(current)
-      current = ""
-    } else current += char
-  }
-  if (current !== "") out.push(current)
-  return out
-}
+export const isGlobal = XFleet.isGlobal
 
 const unique = (items: ReadonlyArray<string>): ReadonlyArray<string> => Array.from(new Set(items))
-
-/**
- * The machine a unit is pinned to (`MachineID` or its older spellings), if any.
- *
- * @since 0.1.0
- * @internal
- */
-export const requiredTarget = (map: ReadonlyMap<string, ReadonlyArray<string>>): string | undefined => {
-  for (const name of ["MachineID", "X-ConditionMachineID", "X-ConditionMachineBootID"]) {
-    const found = map.get(name)
-    if (found !== undefined && found.length > 0) return found[0]
-  }
-  return undefined
-}
-
-const isTruthy = (value: string): boolean => ["true", "yes", "1", "on", "t"].includes(value.toLowerCase())
-
-/**
- * Whether a unit is global (`[X-Fleet] Global=` true, the last value winning).
- *
- * @since 0.1.0
- * @internal
- */
-export const isGlobal = (options: ReadonlyArray<UnitFile.Option>): boolean => {
-  const found = requirements(options).get("Global")
-  const last = found?.[found.length - 1]
-  return last !== undefined && isTruthy(last)
-}
-
-/** Go's `path.Match`; a malformed pattern matches nothing, as fleet ignores the error. */
-const globMatch = (pattern: string, name: string): boolean => {
-  let source = "^"
-  for (let i = 0; i < pattern.length; i++) {
-    const char = pattern[i]!
-    if (char === "*") source += "[^/]*"
-    else if (char === "?") source += "[^/]"
-    else if (char === "\\") {
-      i++
-      if (i >= pattern.length) return false
-      source += "\\" + pattern[i]
-    } else if (char === "[") {
-      const end = pattern.indexOf("]", i + 2)
-      if (end === -1) return false
-      let body = pattern.slice(i + 1, end)
-      const negated = body.startsWith("^")
-      if (negated) body = body.slice(1)
-      source += (negated ? "[^/" : "[") + body.replace(/[\]\\^]/g, "\\$&") + "]"
-      i = end
-    } else source += char.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")
-  }
-  try {
-    return new RegExp(source + "$", "u").test(name)
-  } catch {
-    return false
-  }
-}
 
 /**
  * fleet's checks of a new unit's options: the unit file must survive go-systemd's round trip, and the `[X-Fleet]`
@@ -189,29 +86,29 @@ const globMatch = (pattern: string, name: string): boolean => {
 export const validateOptions = (options: ReadonlyArray<UnitFile.Option>): string | undefined => {
   const parsed = UnitFile.parseResult(UnitFile.serialize(options))
   if (Result.isFailure(parsed)) return parsed.failure.message
-  const map = requirements(options)
-  // Go's strings.Fields: Conflicts takes a whitespace-separated list, MachineOf and Replaces one name per value.
-  const conflicts = unique(values(map, "X-Conflicts", "Conflicts").flatMap(fields))
-  const peers = unique(values(map, "X-ConditionMachineOf", "MachineOf"))
-  const replaces = unique(values(map, "Replaces"))
-  // fleet walks Go sets, whose order is random: with several contradictions it may name any one of them.
+  // Read without a name, as fleet's API reads a new unit: specifiers stay literal.
+  const requirements = XFleet.requirementsOf("", options)
+  // fleet makes sets of these, and walks them in Go's random order: with several contradictions it may name any one.
+  const conflicts = unique(requirements.conflicts)
+  const peers = unique(requirements.peers)
+  const replaces = unique(requirements.replaces)
   for (const peer of peers) {
     for (const conflict of conflicts) {
-      if (globMatch(conflict, peer)) {
+      if (XFleet.globMatch(conflict, peer)) {
         return `unresolvable requirements: peer ${quote(peer)} matches conflict ${quote(conflict)}`
       }
     }
     for (const replace of replaces) {
-      if (globMatch(replace, peer)) {
+      if (XFleet.globMatch(replace, peer)) {
         return `unresolvable requirements: peer ${quote(peer)} matches replace ${quote(replace)}`
       }
     }
   }
-  const hasTarget = requiredTarget(map) !== undefined
+  const hasTarget = requirements.machineID !== undefined
   const hasPeers = peers.length > 0
   const hasConflicts = conflicts.length > 0
   const hasReplaces = replaces.length > 0
-  const global = isGlobal(options)
+  const global = requirements.global
   if (hasTarget && hasPeers) return "MachineID cannot be used with Peers"
   if (hasTarget && hasConflicts) return "MachineID cannot be used with Conflicts"
   if (hasTarget && global) return "MachineID cannot be used with Global"

@@ -29,6 +29,20 @@ export const option = (section: string, name: string, value: string) => ({ secti
 const exec = (value = "/usr/bin/sleep 1d") => option("Service", "ExecStart", value)
 const xfleet = (name: string, value: string) => option("X-Fleet", name, value)
 
+/**
+ * `[Conflicts glob, MachineOf peer]` pairs on which Go's `path.Match` and a regular expression disagree: fleet accepts
+ * the first four (a malformed class matches nothing) and refuses the last three (an escape inside a class is literal).
+ */
+export const globCases: ReadonlyArray<readonly [string, string]> = [
+  ["[]a]", "]"],
+  ["[a-]", "a"],
+  ["[-a]", "-"],
+  ["[x-]", "x"],
+  ["[\\]]", "]"],
+  ["[a\\-z]", "-"],
+  ["[a-\\z]", "m"]
+]
+
 export const m1 = "2c7f2ad9a1d54b1c9d1e3f4a5b6c7d01"
 export const m2 = "2c7f2ad9a1d54b1c9d1e3f4a5b6c7d02"
 export const m3 = "9f00000000000000000000000000beef"
@@ -447,6 +461,11 @@ export const scenarios = (limit: number): ReadonlyArray<Scenario> => [
       put("c22.service", {
         options: [exec(), option("X-Fleet", "MachineOf", "y.service"), xfleet("Replaces", "y.service")]
       }),
+      // Go's path.Match where a regular expression would answer otherwise: a `]` or `-` at the edge of a class is a
+      // malformed pattern (matching nothing), an escape inside a class is taken literally.
+      ...globCases.map(([pattern, peer], i) =>
+        put(`g${i + 1}.service`, { options: [exec(), xfleet("MachineOf", peer), xfleet("Conflicts", pattern)] })
+      ),
       put("c23.service", { options: [exec("x".repeat(2030))] }),
       put("c24.service", { options: [exec("x".repeat(2040))] }),
       put("c25.service", { options: [option("Service", "Exec\nStart", "x")] }),

@@ -10,12 +10,12 @@
 import * as childProcess from "node:child_process"
 import * as fs from "node:fs"
 import * as http from "node:http"
-import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Effect, Exit, Scope } from "effect"
 import * as FleetControl from "../../src/FleetControl.ts"
 import * as FleetServer from "../../src/FleetServer.ts"
+import { freePort } from "./net.ts"
 
 const repoRoot = path.resolve(import.meta.dirname, "../..")
 
@@ -71,17 +71,6 @@ export const fleetctlSkipReason: string | undefined =
   skipReason ?? (binaries.fleetctl === undefined ? "fleet's fleetctl is absent" : undefined)
 
 // ---- processes ------------------------------------------------------------------------------------------------------
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
 
 // Each program runs under a small sh that kills it as soon as its stdin closes: when the test stops it, and also when
 // the test process dies without running any teardown (vitest kills workers that time out).
@@ -312,6 +301,16 @@ export interface Answer {
   readonly body: string
 }
 
+/** No HTTP answer: `status` 0 when the connection failed, -1 when node refused to send; `body` says why. */
+const failed = (status: 0 | -1, body: string): Answer => ({
+  status,
+  framing: "",
+  server: undefined,
+  contentType: undefined,
+  location: undefined,
+  body
+})
+
 const agents = new Map<string, http.Agent>()
 const agentFor = (base: string): http.Agent => {
   let agent = agents.get(base)
@@ -370,39 +369,14 @@ export const exchange = (base: string, request: Request): Promise<Answer> =>
               body: Buffer.concat(chunks).toString("utf8")
             })
           )
-          res.on("error", (error) =>
-            settle({
-              status: 0,
-              framing: "",
-              server: undefined,
-              contentType: undefined,
-              location: undefined,
-              body: `error: ${error.message}`
-            })
-          )
+          res.on("error", (error) => settle(failed(0, `error: ${error.message}`)))
         }
       )
     } catch (error) {
       // node refuses some targets before sending anything; both servers then "answer" the same way
-      return settle({
-        status: -1,
-        framing: "",
-        server: undefined,
-        contentType: undefined,
-        location: undefined,
-        body: String(error)
-      })
+      return settle(failed(-1, String(error)))
     }
-    req.on("error", (error) =>
-      settle({
-        status: 0,
-        framing: "",
-        server: undefined,
-        contentType: undefined,
-        location: undefined,
-        body: `connection: ${error.message}`
-      })
-    )
+    req.on("error", (error) => settle(failed(0, `connection: ${error.message}`)))
     req.end(request.body)
   })
 

@@ -15,7 +15,8 @@ import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import type * as Ssh2 from "ssh2"
-import { freePort, startSshd, waitFor } from "./sshd.ts"
+import { freePort } from "./net.ts"
+import { startSshd, waitFor } from "./sshd.ts"
 
 export interface SshTestServer {
   /** What the server is, as test names show it. */

@@ -8,6 +8,7 @@ import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
+import { freePort } from "./net.ts"
 
 export const sshdPath = "/usr/sbin/sshd"
 
@@ -21,17 +22,6 @@ export const sshdAvailable = (): boolean => {
     return false
   }
 }
-
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
 
 export const keygen = (file: string, type: "ed25519" | "ecdsa" | "rsa" = "ed25519", passphrase = "") => {
   execFileSync("ssh-keygen", ["-q", "-t", type, "-N", passphrase, "-C", "effect-fleet-test", "-f", file])

@@ -17,6 +17,7 @@
 import type { Agents as AgentMode } from "../../FleetControl.ts"
 import type { DesiredState } from "../../Unit.ts"
 import * as Engine from "./engine.ts"
+import * as XFleet from "../xfleet.ts"
 import type { MachineRecord, StateRecord, Storage, StoredUnit } from "./storage.ts"
 
 /**
@@ -132,12 +133,12 @@ export const simulated = (
   let republishDue: number | undefined
   // fleet's UnitStatePublisher republishes every TTL×4/5 (TTL/2 for a TTL of 10 s or less).
   const republishPeriod = timing.machineTtl <= 10_000 ? timing.machineTtl / 2 : (timing.machineTtl * 4) / 5
-  const requirements = new Map<string, { readonly hash: string; readonly requirements: Engine.Requirements }>()
+  const requirements = new Map<string, { readonly hash: string; readonly requirements: XFleet.Requirements }>()
 
-  const requirementsOf = (unit: StoredUnit): Engine.Requirements => {
+  const requirementsOf = (unit: StoredUnit): XFleet.Requirements => {
     const cached = requirements.get(unit.name)
     if (cached !== undefined && cached.hash === unit.hash) return cached.requirements
-    const fresh = Engine.requirementsOf(unit.name, unit.options)
+    const fresh = XFleet.requirementsOf(unit.name, unit.options)
     requirements.set(unit.name, { hash: unit.hash, requirements: fresh })
     return fresh
   }

@@ -9,7 +9,7 @@
 import * as Result from "effect/Result"
 import { decodeMetadataOps, decodeUnit } from "./bodies.ts"
 import { discoveryJson } from "./discovery.ts"
-import { plan, type Plan } from "./faults.ts"
+import { type Arrival, plan, type Plan } from "./faults.ts"
 import * as GoJson from "../goJson.ts"
 import * as GoUrl from "./goUrl.ts"
 import type { LocalFleet, Outcome } from "./localFleet.ts"
@@ -193,14 +193,23 @@ export const handle = (fleet: LocalFleet, request: WireRequest): WireResponse =>
 }
 
 /**
- * What a door does first with every request: log it, take its fault, and get the plan to act out (fleet's own
- * answer when no fault is queued).
+ * What a door does with a request it lets in (logged by `fleet.faults.arrive`): take its fault, and get the plan to act
+ * out (fleet's own answer when no fault is queued).
  *
  * @since 0.2.0
  * @internal
  */
-export const admit = (fleet: LocalFleet, method: string, url: string): Plan => {
+export const letIn = (fleet: LocalFleet, arrival: Arrival): Plan => {
   fleet.advance()
-  const admission = fleet.faults.admit(method, url)
+  const admission = arrival.admit()
   return plan(admission.fault, (request) => handle(fleet, request), admission.answered)
 }
+
+/**
+ * What a door that never refuses a request does first with every one: log it and {@link letIn}.
+ *
+ * @since 0.2.0
+ * @internal
+ */
+export const admit = (fleet: LocalFleet, method: string, url: string): Plan =>
+  letIn(fleet, fleet.faults.arrive(method, url))

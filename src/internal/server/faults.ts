@@ -21,6 +21,18 @@ export interface Admission {
 }
 
 /**
+ * A request logged as it arrived, not yet let in: a door that answers it itself (a body over the cap) logs that
+ * answer with `answered` and the request takes no fault; otherwise `admit` takes its fault, once.
+ *
+ * @since 0.2.0
+ * @internal
+ */
+export interface Arrival {
+  readonly admit: () => Admission
+  readonly answered: (status: number) => void
+}
+
+/**
  * The fault queue and the request log.
  *
  * @since 0.2.0
@@ -35,24 +47,26 @@ export class Faults {
     for (let i = 0; i < count; i++) this.queue.push(fault)
   }
 
-  /**
-   * Logs a request and takes the fault it must act out, if any: what a door does first with every request.
-   * `answered` completes the log entry with the status sent and the time it took.
-   */
-  admit(method: string, url: string): Admission {
-    const receivedAt = Date.now()
+  /** Logs a request as it arrives; see {@link Arrival}. */
+  arrive(method: string, url: string): Arrival {
     const started = performance.now()
-    const fault = this.queue.shift()
+    let entry: RequestRecord = { method, url, receivedAt: Date.now() }
     const index = this.log.length
-    const entry: RequestRecord = { method, url, receivedAt, ...(fault === undefined ? {} : { fault: fault._tag }) }
     this.log.push(entry)
     const log = this.log
+    // A reset between arrival and answer emptied the log: the entry is gone with it.
+    const update = (fields: Partial<RequestRecord>) => {
+      if (log[index] !== entry) return
+      entry = { ...entry, ...fields }
+      log[index] = entry
+    }
+    const answered = (status: number) => update({ status, durationMillis: performance.now() - started })
     return {
-      fault,
-      answered: (status) => {
-        // a reset between admission and answer emptied the log; the entry is gone with it
-        if (log[index] !== entry) return
-        log[index] = { ...entry, status, durationMillis: performance.now() - started }
+      answered,
+      admit: () => {
+        const fault = this.queue.shift()
+        if (fault !== undefined) update({ fault: fault._tag })
+        return { fault, answered }
       }
     }
   }

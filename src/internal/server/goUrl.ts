@@ -5,7 +5,7 @@
  * @since 0.2.0
  * @internal
  */
-import * as GoJson from "../goJson.ts"
+import * as GoString from "../goString.ts"
 import { respond, type WireRequest, type WireResponse } from "./wire.ts"
 
 const hexValue = (char: string | undefined): number =>
@@ -32,7 +32,7 @@ export const goUnescape = (text: string, query: boolean): string | undefined => 
     else bytes.push(...Buffer.from(char, "utf8"))
   }
   // Go's strings are bytes: an escape that is not UTF-8 stays a byte of the name (its length, its %q).
-  return GoJson.decodeBytes(Uint8Array.from(bytes))
+  return GoString.decodeBytes(Uint8Array.from(bytes))
 }
 
 /**
@@ -97,7 +97,7 @@ export const muxCleanPath = (path: string): string => {
  */
 export const escapePath = (path: string): string => {
   let out = ""
-  for (const byte of GoJson.encodeBytes(path)) {
+  for (const byte of GoString.encodeBytes(path)) {
     const char = String.fromCharCode(byte)
     out += /^[A-Za-z0-9\-_.~$&+,/:;=@]$/.test(char) ? char : "%" + byte.toString(16).toUpperCase().padStart(2, "0")
   }

@@ -12,7 +12,7 @@ import { HttpClientError, TransportError } from "effect/http/HttpClientError"
 import type * as HttpClientRequest from "effect/http/HttpClientRequest"
 import * as HttpClientResponse from "effect/http/HttpClientResponse"
 import * as App from "./app.ts"
-import * as GoJson from "../goJson.ts"
+import * as GoString from "../goString.ts"
 import type { Cut } from "./faults.ts"
 import type { LocalFleet } from "./localFleet.ts"
 import { error, type WireResponse } from "./wire.ts"
@@ -31,7 +31,7 @@ const bodyOf = (request: HttpClientRequest.HttpClientRequest): string => {
   switch (request.body._tag) {
     case "Uint8Array":
       // As the socket door reads it: bytes that are not UTF-8 stay bytes, as in Go.
-      return GoJson.decodeBytes(request.body.body)
+      return GoString.decodeBytes(request.body.body)
     case "Raw":
       return typeof request.body.body === "string" ? request.body.body : ""
     default:

@@ -9,7 +9,8 @@
  */
 import * as http from "node:http"
 import type * as net from "node:net"
-import * as GoJson from "../goJson.ts"
+import { declaredLength } from "../contentLength.ts"
+import * as GoString from "../goString.ts"
 import * as App from "./app.ts"
 import type { Cut } from "./faults.ts"
 import type { LocalFleet } from "./localFleet.ts"
@@ -73,12 +74,6 @@ const sendCut = (res: http.ServerResponse, cut: Cut): void => {
   res.write(cut.sent, () => res.socket?.destroy())
 }
 
-/** The declared body length, or `undefined` when there is none (chunked) or it is not a number. */
-const declaredLength = (req: http.IncomingMessage): number | undefined => {
-  const header = req.headers["content-length"]
-  return header === undefined || !/^\d+$/.test(header) ? undefined : Number(header)
-}
-
 /** 413 in fleet's shape, then the connection closes: the rest of the body is never buffered. */
 const tooLarge = (req: http.IncomingMessage, res: http.ServerResponse): void => {
   req.removeAllListeners("data")
@@ -131,29 +126,33 @@ export const listener =
       }
     }
     guard(() => {
-      const plan = App.admit(fleet, method, url)
-      if (plan._tag === "Reset") {
-        req.socket.destroy()
-        return
+      const arrival = fleet.faults.arrive(method, url)
+      // A body over the cap is the door's own answer: logged, but the request is never let in, so it takes no fault.
+      const refuse = () => {
+        arrival.answered(413)
+        tooLarge(req, res)
       }
-      const declared = declaredLength(req)
-      if (declared !== undefined && declared > options.maxBodyBytes) return tooLarge(req, res)
+      const declared = declaredLength(req.headers["content-length"])
+      if (declared !== undefined && declared > options.maxBodyBytes) return refuse()
       const chunks: Array<Buffer> = []
       let size = 0
       req.on("data", (chunk: Buffer) => {
         size += chunk.length
         if (size > options.maxBodyBytes) {
           chunks.length = 0
-          tooLarge(req, res)
+          refuse()
         } else chunks.push(chunk)
       })
+      // Only a body read whole, within the cap, lets the request in: a chunked one shows its size only at its end.
       req.on("end", () =>
         guard(() => {
+          const plan = App.letIn(fleet, arrival)
+          if (plan._tag === "Reset") return req.socket.destroy()
           const request: WireRequest = {
             method,
             url,
             headers: collectHeaders(req.rawHeaders),
-            body: GoJson.decodeBytes(Buffer.concat(chunks))
+            body: GoString.decodeBytes(Buffer.concat(chunks))
           }
           switch (plan._tag) {
             case "Respond":
@@ -179,7 +178,7 @@ export const createServer = (fleet: LocalFleet, options: DoorOptions): http.Serv
   const handle = listener(fleet, options)
   const server = http.createServer(handle)
   server.on("checkContinue", (req, res) => {
-    const declared = declaredLength(req)
+    const declared = declaredLength(req.headers["content-length"])
     if (declared === undefined || declared <= options.maxBodyBytes) res.writeContinue()
     handle(req, res)
   })

@@ -7,7 +7,7 @@
  */
 import type { DesiredState } from "../../Unit.ts"
 import type * as UnitFile from "../../UnitFile.ts"
-import { compareBytes } from "../goJson.ts"
+import { compareBytes } from "../goString.ts"
 
 /**
  * A unit as fleet stores it: its options after the trip through the unit file, and the hash of the file as
