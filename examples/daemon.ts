@@ -1,6 +1,6 @@
 /**
  * A daemon that keeps a set of units launched: it reconciles once at start, then again whenever
- * `Fleet.watchUnitStates` reports a change to one of its units (and every `RESYNC` in any case), retrying transient
+ * `FleetWatch.watchUnitStates` reports a change to one of its units (and every `RESYNC` in any case), retrying transient
  * failures on `Fleet.retrySchedule`. It connects the way fleetctl does, from `FLEETCTL_*` variables
  * (`Fleet.layerConfig`).
  *
@@ -12,7 +12,7 @@
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Cause, ConfigProvider, Effect, Exit, Layer, Runtime, Schedule, Stream } from "effect"
-import { Fleet, FleetServer, Machine, Unit } from "effect-fleet"
+import { Fleet, FleetServer, FleetWatch, Machine, Unit } from "effect-fleet"
 import { fileURLToPath } from "node:url"
 
 /** What the daemon keeps launched. */
@@ -65,10 +65,10 @@ export const daemon = (
   const pass = reconcile(desired).pipe(
     Effect.catch((error) => Effect.logWarning(`reconcile failed, will try again: ${error}`).pipe(Effect.as([])))
   )
-  const relevant = (change: Fleet.UnitStateChange) =>
+  const relevant = (change: FleetWatch.UnitStateChange) =>
     desired.has(change.state.name) && (change._tag === "Removed" || change.state.systemdActiveState !== "active")
   const triggers = Stream.merge(
-    Fleet.watchUnitStates({ interval: options.interval }).pipe(
+    FleetWatch.watchUnitStates({ interval: options.interval }).pipe(
       Stream.tap((change) => Effect.logDebug(`${change._tag} ${change.state.name} on ${change.state.machineID}`)),
       Stream.filter(relevant)
     ),

@@ -1,10 +1,10 @@
 /**
  * Exporting the client's spans with Effect's own tracer API, no OpenTelemetry needed: a `Tracer` whose spans print
  * themselves when they end. Every operation (`Fleet.getUnit`, `Fleet.createUnit`, ...) is a span carrying
- * `http.request.method`, `url.path`, `http.response.status_code` and `fleet.retries`; the HTTP client adds a child
- * span per request.
+ * `http.request.method`, `url.path`, `http.response.status_code` and `fleet.retries`. `Fleet.layer` sends on the
+ * transport directly, so there is no HTTP span under it; over `Fleet.layerHttpClient`, your `HttpClient` adds its own.
  *
- * Run it with `npx node examples/tracing.ts`: it starts a local fleet server, makes fleet answer 503 twice, and shows
+ * Run it with `npm run example:tracing`: it starts a local fleet server, makes fleet answer 503 twice, and shows
  * the retries in the spans. To send spans to an OpenTelemetry collector instead, provide the tracer of
  * `@effect/opentelemetry` in place of `consoleTracer`; nothing else changes.
  */

@@ -1,6 +1,8 @@
 /**
  * The fleet client: every python-fleet operation as an Effect with typed failures, listings as lazy Streams, and
- * Layers that connect it to an endpoint (TCP, HTTPS, unix socket, SSH) or to any `HttpClient` you provide.
+ * Layers that connect it to an endpoint (TCP, HTTPS, unix socket, SSH) or to any `HttpClient` you provide. How a
+ * request travels lives in `internal/client/request.ts`, how an endpoint becomes a transport in
+ * `internal/client/connect.ts`; watching and waiting are in `FleetWatch`.
  *
  * @example
  * ```ts
@@ -18,31 +20,27 @@
  *
  * @since 0.1.0
  */
-import { type Config, Context, Duration, Effect, Layer, Option, type Schedule, Schema, Stream } from "effect"
-import { HttpBody, HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
-import type { HttpClientError } from "effect/http/HttpClientError"
+import type * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+import type * as HttpClient from "effect/http/HttpClient"
 import * as Endpoint from "./Endpoint.ts"
-import {
-  APIError,
-  type FleetError,
-  invalidStateMessage,
-  isTransient as isTransientError,
-  TransportError,
-  type TransportErrorReason,
-  ValueError,
-  type WaitTimeoutError
-} from "./FleetError.ts"
-import * as FleetTransport from "./FleetTransport.ts"
-import { Machine } from "./Machine.ts"
-import { type DesiredState, isDesiredState, Unit } from "./Unit.ts"
-import { UnitState } from "./UnitState.ts"
-import { withDeadline } from "./internal/client/deadline.ts"
-import { classify } from "./internal/client/transport.ts"
+import { type APIError, type FleetError, type TransportError, ValueError } from "./FleetError.ts"
+import type { Machine } from "./Machine.ts"
+import type { Unit } from "./Unit.ts"
+import type { UnitState } from "./UnitState.ts"
+import * as Connect from "./internal/client/connect.ts"
+import * as Lazy from "./internal/client/lazy.ts"
+import * as Operations from "./internal/client/operations.ts"
+import * as Request from "./internal/client/request.ts"
+import * as Send from "./internal/client/send.ts"
 import * as internalConfig from "./internal/client/config.ts"
 import * as internalRetry from "./internal/client/retry.ts"
-import * as internalWatch from "./internal/client/watch.ts"
-import * as FleetSsh from "./FleetSsh.ts"
-import type * as Ssh2 from "ssh2"
+import type * as Service from "./internal/client/service.ts"
 
 /**
  * One page of a listing, for callers who page by hand: the items and the token of the next page, if any.
@@ -50,21 +48,15 @@ import type * as Ssh2 from "ssh2"
  * @since 0.1.0
  * @category models
  */
-export interface Page<A> {
-  readonly items: ReadonlyArray<A>
-  readonly nextPageToken: string | undefined
-}
+export type Page<A> = Service.Page<A>
 
 /**
- * Filters for {@link listUnitStates}; each is sent only when given.
+ * Filters for {@link listUnitStates}: `machineId` and `unitName`, each sent only when given.
  *
  * @since 0.1.0
  * @category models
  */
-export interface UnitStateFilter {
-  readonly machineId?: string | undefined
-  readonly unitName?: string | undefined
-}
+export type UnitStateFilter = Service.UnitStateFilter
 
 /**
  * The fleet client's operations.
@@ -72,35 +64,7 @@ export interface UnitStateFilter {
  * @since 0.1.0
  * @category models
  */
-export interface FleetService {
-  /** The base URL every API path is appended to. */
-  readonly baseUrl: string
-  /** PUT the unit's `desiredState` and `options` under `name`, then GET and return the created unit. */
-  readonly createUnit: (name: string, unit: Unit) => Effect.Effect<Unit, FleetError>
-  /**
-   * Ask fleet to move a unit to `inactive`, `loaded` or `launched`; any other state is refused with `ValueError`
-   * before anything is sent. Returns the unit as fleet reports it afterwards.
-   */
-  readonly setUnitDesiredState: (unit: Unit | string, state: string) => Effect.Effect<Unit, FleetError>
-  /** DELETE a unit. */
-  readonly destroyUnit: (unit: Unit | string) => Effect.Effect<void, FleetError>
-  /** GET one unit by name. */
-  readonly getUnit: (name: string) => Effect.Effect<Unit, FleetError>
-  /** Every unit, sorted by name, fetched one page at a time as the stream is consumed. */
-  readonly listUnits: () => Stream.Stream<Unit, APIError | TransportError>
-  /** One page of units. */
-  readonly listUnitsPage: (pageToken?: string) => Effect.Effect<Page<Unit>, APIError | TransportError>
-  /** Every unit state (optionally of one machine and/or one unit), fetched one page at a time. */
-  readonly listUnitStates: (filter?: UnitStateFilter) => Stream.Stream<UnitState, APIError | TransportError>
-  /** One page of unit states. */
-  readonly listUnitStatesPage: (
-    filter?: UnitStateFilter & { readonly pageToken?: string | undefined }
-  ) => Effect.Effect<Page<UnitState>, APIError | TransportError>
-  /** Every machine of the cluster, fetched one page at a time. */
-  readonly listMachines: () => Stream.Stream<Machine, APIError | TransportError>
-  /** One page of machines. */
-  readonly listMachinesPage: (pageToken?: string) => Effect.Effect<Page<Machine>, APIError | TransportError>
-}
+export type FleetService = Service.FleetService
 
 /**
  * The fleet client as a service. Build it with {@link layer} (an endpoint string), {@link layerHttpClient} (any
@@ -112,326 +76,96 @@ export interface FleetService {
 export class Fleet extends Context.Service<Fleet, FleetService>()("effect-fleet/Fleet") {}
 
 /**
- * Options of the client itself, whatever the transport.
+ * Options of the client itself, whatever the transport: `timeout` (each request, default 60 seconds), `retry` (a
+ * Schedule for transient failures, none by default; see {@link retrySchedule}), `probe` (check the endpoint when
+ * the layer is built, default true) and `maxResponseBytes` (the largest response body accepted, default 32 MiB).
  *
  * @since 0.1.0
  * @category models
  */
-export interface ClientOptions {
-  /** Bound on each request, from sending to the last byte of the response (default 60 seconds). */
-  readonly timeout?: Duration.Input | undefined
-  /**
-   * A Schedule applied to transient failures (see `FleetError.isTransient`) of every request: refused, reset or timed
-   * out connections, tunnel failures and 5xx answers (fleet's 503 while it cannot reach etcd above all). Default:
-   * none, no automatic retries, like fleetctl, which never retries. {@link retrySchedule} is a ready one
-   * (exponential backoff with jitter, at most 8 retries). Every fleet request is idempotent, except that a DELETE
-   * whose answer was lost answers 404 on its retry: `destroyUnit` takes a 404 as success only after an attempt that
-   * may have reached fleet (reset, timed out, 502/504), never on the first try or after a refused connection or a 503.
-   */
-  readonly retry?: Schedule.Schedule<unknown, FleetError> | undefined
-  /** Check at layer build that the endpoint is a fleet v1 API (GET /fleet/v1/discovery). Default true. */
-  readonly probe?: boolean | undefined
-}
+export type ClientOptions = Connect.ClientOptions
+
+/**
+ * Options of {@link layer}: the client's, the connection pool's, for `https://` TLS settings, and for SSH
+ * `sshTunnel`, `ssh` or `sshClient`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type LayerOptions = Connect.LayerOptions
+
+/**
+ * The SSH options of {@link layer}: everything of `FleetSsh.Options` but the tunnel host and the endpoint.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type SshOptions = Connect.SshOptions
 
 const defaultTimeout = Duration.seconds(60)
 
-// python-fleet quotes with `safe=''`; encodeURIComponent leaves !'()* alone, so escape those too.
-const encodeName = (name: string): string =>
-  encodeURIComponent(name).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
-
-const FleetErrorBody = Schema.Struct({
-  error: Schema.Struct({ code: Schema.Number, message: Schema.String })
-})
-const decodeErrorBody = Schema.decodeUnknownOption(FleetErrorBody)
-
-const UnitsPage = Schema.Struct({
-  units: Schema.optionalKey(Schema.Array(Unit)),
-  nextPageToken: Schema.optionalKey(Schema.String)
-})
-const StatesPage = Schema.Struct({
-  states: Schema.optionalKey(Schema.Array(UnitState)),
-  nextPageToken: Schema.optionalKey(Schema.String)
-})
-const MachinesPage = Schema.Struct({
-  machines: Schema.optionalKey(Schema.Array(Machine)),
-  nextPageToken: Schema.optionalKey(Schema.String)
-})
-const decodeUnit = Schema.decodeUnknownEffect(Unit)
-const decodeUnitsPage = Schema.decodeUnknownEffect(UnitsPage)
-const decodeStatesPage = Schema.decodeUnknownEffect(StatesPage)
-const decodeMachinesPage = Schema.decodeUnknownEffect(MachinesPage)
-
-const describeBody = (text: string): string => {
-  const flat = text.replace(/\s+/g, " ").trim()
-  if (flat === "") return "an empty body"
-  return flat.length > 120 ? `"${flat.slice(0, 120)}..."` : `"${flat}"`
+interface Settings extends Request.PipelineOptions {
+  readonly maxResponseBytes: number
 }
 
-/** fleet's own error JSON when the body is one, else a message that says what came back (an HTML 502, say). */
-const apiError = (status: number, contentType: string | undefined, text: string): APIError => {
-  try {
-    const body = decodeErrorBody(JSON.parse(text))
-    if (Option.isSome(body)) return new APIError({ code: status, message: body.value.error.message })
-  } catch {
-    // not JSON: described below
+const settingsOf = (options: ClientOptions & { readonly baseUrl: string }): Effect.Effect<Settings, ValueError> => {
+  const maxResponseBytes = options.maxResponseBytes ?? Send.defaultMaxResponseBytes
+  if (!Number.isSafeInteger(maxResponseBytes) || maxResponseBytes <= 0) {
+    return Effect.fail(
+      new ValueError({ message: `maxResponseBytes must be a positive whole number of bytes, not ${maxResponseBytes}` })
+    )
   }
-  return new APIError({
-    code: status,
-    message:
-      `fleet answered HTTP ${status} with a body that is not fleet's error JSON` +
-      ` (${contentType ?? "no Content-Type"}): ${describeBody(text)}`
+  return Effect.succeed({
+    baseUrl: options.baseUrl.replace(/\/+$/, ""),
+    timeout: options.timeout === undefined ? defaultTimeout : Duration.fromInputUnsafe(options.timeout),
+    retry: options.retry,
+    maxResponseBytes
   })
 }
 
-/** Why one exchange failed before any fleet answer could be judged; `send` and `probe` word it differently. */
-interface ExchangeFailure {
-  readonly reason: TransportErrorReason
-  readonly detail: string
-  readonly cause?: unknown
-}
-
-const exchangeFailure = (error: HttpClientError, beforeResponse: boolean): ExchangeFailure => ({
-  ...classify(error.reason.cause ?? error, beforeResponse),
-  cause: error
-})
-
-/** One request and its whole body, within `timeout`: the one path every request of the client takes. */
-const exchange = (
-  client: HttpClient.HttpClient,
-  request: HttpClientRequest.HttpClientRequest,
+const checkEndpoint = (
+  send: Send.Send,
+  baseUrl: string,
+  endpoint: string,
   timeout: Duration.Duration
-): Effect.Effect<
-  { readonly response: HttpClientResponse.HttpClientResponse; readonly text: string },
-  ExchangeFailure
-> =>
-  withDeadline(
-    client.execute(request).pipe(
-      Effect.mapError((error) => exchangeFailure(error, true)),
-      Effect.flatMap((response) =>
-        Effect.map(
-          Effect.mapError(response.text, (error) => exchangeFailure(error, false)),
-          (text) => ({ response, text })
-        )
-      )
+): Effect.Effect<void, ValueError> =>
+  Request.probe(send, baseUrl, timeout).pipe(
+    Effect.mapError(
+      ({ detail }) => new ValueError({ message: `Unable to connect to endpoint ${endpoint}: ${detail}` })
     ),
-    timeout,
-    (): ExchangeFailure => ({ reason: "Timeout", detail: `no complete response within ${Duration.format(timeout)}` })
+    Effect.flatMap((isFleet) =>
+      isFleet
+        ? Effect.void
+        : Effect.fail(
+            new ValueError({ message: `Connected to endpoint ${endpoint} but it is not a fleet v1 API endpoint` })
+          )
+    )
   )
 
 /**
- * Whether a failed attempt may still have been carried out by fleet: its answer was lost (reset, timed out, tunnel
- * dropped, garbled) or a proxy failed after forwarding it (502, 504). A refused connection or fleet's own 503 did
- * nothing.
+ * `Send` over the `HttpClient` in context. Effect's HTTP client modules are loaded here, on first use, so that
+ * importing `Fleet` (and `Fleet.layer`, which sends on undici directly) never loads them.
  */
-const mayHaveReachedFleet = (error: APIError | TransportError): boolean =>
-  error._tag === "TransportError" ? error.reason !== "Connect" : error.code === 502 || error.code === 504
-
-interface RawResponse {
-  readonly status: number
-  readonly text: string
-}
-
-interface RequestOptions {
-  readonly urlParams?: Record<string, string> | undefined
-  readonly body?: unknown
-  /** DELETE under retry: a 404 after an attempt that may have reached fleet means that attempt did the work. */
-  readonly notFoundOnRetryIsSuccess?: boolean
-}
+const overHttpClient: Effect.Effect<(maxResponseBytes: number) => Send.Send, never, HttpClient.HttpClient> =
+  Effect.flatMap(Lazy.overHttpClient, ({ HttpClient, sendWith }) =>
+    Effect.map(Effect.service(HttpClient), (client) => (maxResponseBytes: number) => sendWith(client, maxResponseBytes))
+  )
 
 /**
- * Builds the client over the `HttpClient` in context, without probing the endpoint.
+ * Builds the client over the `HttpClient` in context, without probing the endpoint. An invalid `maxResponseBytes`
+ * fails with `ValueError`.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = Effect.fnUntraced(function* (options: ClientOptions & { readonly baseUrl: string }) {
-  const client = yield* HttpClient.HttpClient
-  const baseUrl = options.baseUrl.replace(/\/+$/, "")
-  const timeout = options.timeout === undefined ? defaultTimeout : Duration.fromInputUnsafe(options.timeout)
-  const retry = options.retry
-
-  const send = (
-    method: "GET" | "PUT" | "DELETE",
-    path: string,
-    request: RequestOptions,
-    attempt: number,
-    mayHaveLanded: boolean
-  ): Effect.Effect<RawResponse, APIError | TransportError> => {
-    const label = `${method} ${path}`
-    const httpRequest = HttpClientRequest.make(method)(baseUrl + path, {
-      ...(request.urlParams !== undefined ? { urlParams: request.urlParams } : {}),
-      ...(request.body !== undefined ? { body: HttpBody.text(JSON.stringify(request.body), "application/json") } : {})
-    })
-    // Annotated before sending so that a request that never gets an answer still says what it was.
-    return Effect.annotateCurrentSpan({
-      "http.request.method": method,
-      "url.path": path,
-      "fleet.retries": attempt - 1
-    }).pipe(
-      Effect.andThen(exchange(client, httpRequest, timeout)),
-      Effect.mapError(
-        ({ cause, detail, reason }) => new TransportError({ reason, message: `${label}: ${detail}`, cause })
-      ),
-      Effect.tap(({ response }) => Effect.annotateCurrentSpan("http.response.status_code", response.status)),
-      Effect.flatMap(({ response, text }): Effect.Effect<RawResponse, APIError> => {
-        const status = response.status
-        if (status < 400) return Effect.succeed({ status, text })
-        if (status === 404 && mayHaveLanded && request.notFoundOnRetryIsSuccess === true) {
-          return Effect.succeed({ status: 204, text: "" })
-        }
-        return Effect.fail(apiError(status, response.headers["content-type"], text))
-      })
+export const make = (
+  options: ClientOptions & { readonly baseUrl: string }
+): Effect.Effect<FleetService, ValueError, HttpClient.HttpClient> =>
+  Effect.flatMap(settingsOf(options), (settings) =>
+    Effect.map(overHttpClient, (sendFor) =>
+      Fleet.of(Operations.make(Request.makePipeline(sendFor(settings.maxResponseBytes), settings)))
     )
-  }
-
-  // `read` runs inside each attempt, so that a malformed body (a transient TransportError) is retried too.
-  const request = <A = RawResponse>(
-    method: "GET" | "PUT" | "DELETE",
-    path: string,
-    options: RequestOptions = {},
-    read?: (response: RawResponse) => Effect.Effect<A, TransportError>
-  ): Effect.Effect<A, APIError | TransportError> => {
-    const attemptOnce = (attempt: number, mayHaveLanded: boolean): Effect.Effect<A, APIError | TransportError> =>
-      read === undefined
-        ? (send(method, path, options, attempt, mayHaveLanded) as Effect.Effect<A, APIError | TransportError>)
-        : Effect.flatMap(send(method, path, options, attempt, mayHaveLanded), read)
-    if (retry === undefined) return attemptOnce(1, false)
-    return Effect.suspend(() => {
-      let attempt = 0
-      let mayHaveLanded = false
-      return Effect.suspend(() => attemptOnce(++attempt, mayHaveLanded)).pipe(
-        Effect.tapError((error) =>
-          Effect.sync(() => {
-            mayHaveLanded ||= mayHaveReachedFleet(error)
-          })
-        ),
-        Effect.retry({ schedule: retry, while: isTransientError })
-      ) as Effect.Effect<A, APIError | TransportError>
-    })
-  }
-
-  const decodeJson = <A, E>(
-    label: string,
-    text: string,
-    decode: (u: unknown) => Effect.Effect<A, E>
-  ): Effect.Effect<A, TransportError> =>
-    Effect.try({
-      try: () => JSON.parse(text) as unknown,
-      catch: (cause) =>
-        new TransportError({
-          reason: "MalformedResponse",
-          message: `${label}: the response is not valid JSON (${(cause as Error).message}): ${describeBody(text)}`,
-          cause
-        })
-    }).pipe(
-      Effect.flatMap(decode),
-      Effect.mapError((cause) =>
-        cause instanceof TransportError
-          ? cause
-          : new TransportError({
-              reason: "MalformedResponse",
-              message: `${label}: the response is not what fleet sends: ${String(cause)}`,
-              cause
-            })
-      )
-    )
-
-  const requireName = (unit: Unit | string): Effect.Effect<string, ValueError> => {
-    const name = typeof unit === "string" ? unit : unit.name
-    return name === undefined || name === ""
-      ? Effect.fail(new ValueError({ message: "unit name cannot be empty" }))
-      : Effect.succeed(name)
-  }
-
-  const fetchUnit = (name: string) => {
-    const path = `/fleet/v1/units/${encodeName(name)}`
-    return request("GET", path, {}, ({ text }) => decodeJson(`GET ${path}`, text, decodeUnit))
-  }
-
-  const getUnit = Effect.fn("Fleet.getUnit")(function* (name: string) {
-    yield* Effect.annotateCurrentSpan("fleet.unit", name)
-    return yield* fetchUnit(yield* requireName(name))
-  })
-
-  const createUnit = Effect.fn("Fleet.createUnit")(function* (name: string, unit: Unit) {
-    yield* Effect.annotateCurrentSpan("fleet.unit", name)
-    yield* requireName(name)
-    const desiredState = unit.desiredState ?? "launched"
-    yield* request("PUT", `/fleet/v1/units/${encodeName(name)}`, {
-      body: { desiredState, options: unit.options.map(({ name, section, value }) => ({ section, name, value })) }
-    })
-    return yield* fetchUnit(name)
-  })
-
-  const setUnitDesiredState = Effect.fn("Fleet.setUnitDesiredState")(function* (unit: Unit | string, state: string) {
-    const name = yield* requireName(unit)
-    yield* Effect.annotateCurrentSpan({ "fleet.unit": name, "fleet.desiredState": state })
-    if (!isDesiredState(state)) return yield* new ValueError({ message: invalidStateMessage })
-    yield* request("PUT", `/fleet/v1/units/${encodeName(name)}`, { body: { desiredState: state } })
-    return yield* fetchUnit(name)
-  })
-
-  const destroyUnit = Effect.fn("Fleet.destroyUnit")(function* (unit: Unit | string) {
-    const name = yield* requireName(unit)
-    yield* Effect.annotateCurrentSpan("fleet.unit", name)
-    yield* request("DELETE", `/fleet/v1/units/${encodeName(name)}`, { notFoundOnRetryIsSuccess: true })
-  })
-
-  const page = <S, A>(
-    path: string,
-    decode: (u: unknown) => Effect.Effect<S, unknown>,
-    items: (s: S) => ReadonlyArray<A> | undefined,
-    urlParams: Record<string, string>,
-    pageToken: string | undefined
-  ): Effect.Effect<Page<A>, APIError | TransportError> => {
-    const params = pageToken === undefined ? urlParams : { ...urlParams, nextPageToken: pageToken }
-    return request("GET", path, { urlParams: params }, ({ text }) =>
-      Effect.map(decodeJson(`GET ${path}`, text, decode), (s) => ({
-        items: items(s) ?? [],
-        nextPageToken: (s as { readonly nextPageToken?: string }).nextPageToken
-      }))
-    )
-  }
-
-  const paginate = <A>(
-    fetch: (pageToken: string | undefined) => Effect.Effect<Page<A>, APIError | TransportError>
-  ): Stream.Stream<A, APIError | TransportError> =>
-    Stream.paginate(undefined as string | undefined, (token) =>
-      Effect.map(fetch(token), (p) => [p.items, Option.fromUndefinedOr(p.nextPageToken)] as const)
-    )
-
-  const listUnitsPage = Effect.fn("Fleet.listUnitsPage")((pageToken?: string) =>
-    page("/fleet/v1/units", decodeUnitsPage, (s) => s.units, {}, pageToken)
   )
-
-  const stateParams = (filter: UnitStateFilter | undefined): Record<string, string> => ({
-    ...(filter?.machineId !== undefined ? { machineID: filter.machineId } : {}),
-    ...(filter?.unitName !== undefined ? { unitName: filter.unitName } : {})
-  })
-
-  const listUnitStatesPage = Effect.fn("Fleet.listUnitStatesPage")(
-    (filter?: UnitStateFilter & { readonly pageToken?: string | undefined }) =>
-      page("/fleet/v1/state", decodeStatesPage, (s) => s.states, stateParams(filter), filter?.pageToken)
-  )
-
-  const listMachinesPage = Effect.fn("Fleet.listMachinesPage")((pageToken?: string) =>
-    page("/fleet/v1/machines", decodeMachinesPage, (s) => s.machines, {}, pageToken)
-  )
-
-  return Fleet.of({
-    baseUrl,
-    createUnit,
-    setUnitDesiredState,
-    destroyUnit,
-    getUnit,
-    listUnits: () => paginate(listUnitsPage),
-    listUnitsPage,
-    listUnitStates: (filter) => paginate((pageToken) => listUnitStatesPage({ ...filter, pageToken })),
-    listUnitStatesPage,
-    listMachines: () => paginate(listMachinesPage),
-    listMachinesPage
-  })
-})
 
 /**
  * Checks that `baseUrl` answers like fleet: GET /fleet/v1/discovery must return fleet's discovery document (or
@@ -445,37 +179,14 @@ export const probe = (
   endpoint: string = baseUrl,
   timeout: Duration.Input = defaultTimeout
 ): Effect.Effect<void, ValueError, HttpClient.HttpClient> =>
-  Effect.gen(function* () {
-    const client = yield* HttpClient.HttpClient
-    const notFleet = new ValueError({
-      message: `Connected to endpoint ${endpoint} but it is not a fleet v1 API endpoint`
-    })
-    const url = `${baseUrl.replace(/\/+$/, "")}/fleet/v1/discovery`
-    const { response, text } = yield* exchange(
-      client,
-      HttpClientRequest.get(url),
+  Effect.flatMap(overHttpClient, (sendFor) =>
+    checkEndpoint(
+      sendFor(Send.defaultMaxResponseBytes),
+      baseUrl.replace(/\/+$/, ""),
+      endpoint,
       Duration.fromInputUnsafe(timeout)
-    ).pipe(
-      Effect.mapError(
-        ({ detail }) => new ValueError({ message: `Unable to connect to endpoint ${endpoint}: ${detail}` })
-      )
     )
-    const status = response.status
-    let body: unknown
-    try {
-      body = JSON.parse(text)
-    } catch {
-      return yield* notFleet
-    }
-    if (status === 200 && (body as { id?: unknown } | null)?.id === "fleet:v1") return
-    if (status === 503) {
-      const error = decodeErrorBody(body)
-      if (Option.isSome(error) && error.value.error.message === "fleet server unable to communicate with etcd") {
-        return
-      }
-    }
-    return yield* notFleet
-  })
+  )
 
 /**
  * The client over the `HttpClient` you provide (with your own middleware, or a test client), probing the endpoint
@@ -489,70 +200,22 @@ export const layerHttpClient = (
 ): Layer.Layer<Fleet, ValueError, HttpClient.HttpClient> =>
   Layer.effect(
     Fleet,
-    Effect.gen(function* () {
-      if (options.probe !== false) yield* probe(options.baseUrl, options.endpoint, options.timeout)
-      return yield* make(options)
-    })
+    Effect.flatMap(overHttpClient, (sendFor) => connected(options, sendFor))
   )
 
-/**
- * Options of {@link layer}: the client's, the connection pool's and, for `https://`, TLS settings.
- *
- * @since 0.1.0
- * @category models
- */
-export interface LayerOptions extends ClientOptions, FleetTransport.TlsOptions, FleetTransport.PoolOptions {
-  /**
-   * Reach the endpoint through an SSH tunnel to `host`, `host:port` or `[ipv6]:port` (python-fleet's `ssh_tunnel`,
-   * fleetctl's `--tunnel`): the endpoint is then as seen from the tunnel host, e.g. `unix:///var/run/fleet.sock`.
-   */
-  readonly sshTunnel?: string | undefined
-  /** Options of the tunnel: username, timeout, known_hosts policy, keys; see `FleetSsh.Options`. */
-  readonly ssh?: SshOptions | undefined
-  /**
-   * An SSH connection you configured, connected and own (python-fleet's `ssh_raw_transport`): requests go through
-   * channels opened on it, `sshTunnel` and `ssh` are ignored, and the connection is never closed by this library.
-   */
-  readonly sshClient?: Ssh2.Client | undefined
-}
-
-/**
- * The SSH options of {@link layer}: everything of `FleetSsh.Options` but the tunnel host and the endpoint.
- *
- * @since 0.1.0
- * @category models
- */
-export type SshOptions = Omit<FleetSsh.Options, "tunnel" | "endpoint" | "tls" | "connections" | "keepAliveTimeout">
-
-const tlsOf = (options: FleetTransport.TlsOptions): FleetTransport.TlsOptions => ({
-  ...(options.ca !== undefined ? { ca: options.ca } : {}),
-  ...(options.cert !== undefined ? { cert: options.cert } : {}),
-  ...(options.key !== undefined ? { key: options.key } : {}),
-  ...(options.insecureSkipVerify !== undefined ? { insecureSkipVerify: options.insecureSkipVerify } : {}),
-  ...(options.servername !== undefined ? { servername: options.servername } : {})
-})
-
-const transportOf = (
-  endpoint: Endpoint.Endpoint,
-  options: LayerOptions
-): Layer.Layer<HttpClient.HttpClient, ValueError> => {
-  const pool = {
-    ...(options.connections !== undefined ? { connections: options.connections } : {}),
-    ...(options.keepAliveTimeout !== undefined ? { keepAliveTimeout: options.keepAliveTimeout } : {})
-  }
-  if (options.sshClient !== undefined) {
-    return FleetSsh.layerClient(options.sshClient, {
-      ...pool,
-      endpoint,
-      tls: tlsOf(options),
-      ...(options.ssh?.unixSocketMethod !== undefined ? { unixSocketMethod: options.ssh.unixSocketMethod } : {})
-    })
-  }
-  if (options.sshTunnel !== undefined) {
-    return FleetSsh.layer({ ...options.ssh, ...pool, tunnel: options.sshTunnel, endpoint, tls: tlsOf(options) })
-  }
-  return FleetTransport.layer(endpoint, options)
-}
+/** The client over a transport's `Send`, after the probe unless `probe: false`. */
+const connected = (
+  options: ClientOptions & { readonly baseUrl: string; readonly endpoint?: string },
+  sendFor: (maxResponseBytes: number) => Send.Send
+): Effect.Effect<FleetService, ValueError> =>
+  Effect.gen(function* () {
+    const settings = yield* settingsOf(options)
+    const send = sendFor(settings.maxResponseBytes)
+    if (options.probe !== false) {
+      yield* checkEndpoint(send, settings.baseUrl, options.endpoint ?? options.baseUrl, settings.timeout)
+    }
+    return Fleet.of(Operations.make(Request.makePipeline(send, settings)))
+  })
 
 /**
  * Connects to fleet at an endpoint, the analogue of python-fleet's `Client(endpoint)`: `http://host:port[/prefix]`,
@@ -576,9 +239,12 @@ const transportOf = (
 export const layer = (endpoint: string, options: LayerOptions = {}): Layer.Layer<Fleet, ValueError> =>
   Layer.unwrap(
     Effect.map(Endpoint.parse(endpoint), (parsed) =>
-      layerHttpClient({ ...options, baseUrl: parsed.baseUrl, endpoint }).pipe(
-        Layer.provide(transportOf(parsed, options))
-      )
+      Layer.effect(
+        Fleet,
+        Effect.flatMap(Effect.service(Connect.Transport), (transport) =>
+          connected({ ...options, baseUrl: parsed.baseUrl, endpoint }, transport.send)
+        )
+      ).pipe(Layer.provide(Connect.transport(parsed, options)))
     )
   )
 
@@ -693,18 +359,8 @@ export const listMachinesPage = (pageToken?: string): Effect.Effect<Page<Machine
   Fleet.use((fleet) => fleet.listMachinesPage(pageToken))
 
 // -----------------------------------------------------------------------------
-// Daemons: retries, watching, waiting, configuration
+// Retries and configuration
 // -----------------------------------------------------------------------------
-
-/**
- * Whether retrying may succeed: true for transport errors (refused, reset, timeout, tunnel) except those that will
- * repeat (permission denied, TLS verification failed), and for a 5xx `APIError`; false for other 4xx answers and for
- * `ValueError`. The same predicate as `FleetError.isTransient`.
- *
- * @since 0.1.0
- * @category predicates
- */
-export const isTransient: (error: unknown) => boolean = isTransientError
 
 /**
  * Numbers of a retry schedule built by {@link makeRetrySchedule}.
@@ -751,122 +407,6 @@ export const makeRetrySchedule: (options?: RetryScheduleOptions) => Schedule.Sch
 export const retrySchedule: Schedule.Schedule<Duration.Duration, FleetError> = internalRetry.retrySchedule
 
 /**
- * A change seen by {@link watchUnitStates}: a unit state that appeared (`Added`), one whose hash or systemd states
- * changed (`Changed`, with the `previous` state), or one that disappeared (`Removed`, with the last state seen).
- * A unit state is identified by its unit name and machine ID.
- *
- * @since 0.1.0
- * @category models
- */
-export type UnitStateChange = internalWatch.UnitStateChange
-
-/**
- * Constructors, `$is` and `$match` for {@link UnitStateChange}.
- *
- * @example
- * ```ts
- * import { Fleet } from "effect-fleet"
- *
- * const describe = Fleet.UnitStateChange.$match({
- *   Added: ({ state }) => `${state.name} appeared on ${state.machineID}`,
- *   Changed: ({ state, previous }) => `${state.name}: ${previous.systemdActiveState} -> ${state.systemdActiveState}`,
- *   Removed: ({ state }) => `${state.name} left ${state.machineID}`
- * })
- * ```
- *
- * @since 0.1.0
- * @category models
- */
-export const UnitStateChange = internalWatch.UnitStateChange
-
-/**
- * Options of {@link watchUnitStates}: the polling interval, the filters of {@link listUnitStates}, and the schedule
- * that retries a failed poll (default: {@link retrySchedule}'s backoff with no retry limit).
- *
- * @since 0.1.0
- * @category models
- */
-export type WatchOptions = internalWatch.WatchOptions
-
-/**
- * Watches unit states by polling the state listing every `interval`: the first poll emits every existing state as
- * `Added`, later polls emit only what changed (nothing changed, nothing emitted). A poll that fails transiently is
- * retried on the watch's schedule instead of surfacing as a gap; the stream fails only on a non-transient error or
- * when that schedule gives up.
- *
- * @example
- * ```ts
- * import { Effect, Stream } from "effect"
- * import { Fleet } from "effect-fleet"
- *
- * const log = Fleet.watchUnitStates({ interval: "1 second" }).pipe(
- *   Stream.runForEach((change) => Effect.log(change._tag, change.state.name, change.state.systemdActiveState))
- * )
- * ```
- *
- * @since 0.1.0
- * @category watching
- */
-export const watchUnitStates = (
-  options: WatchOptions
-): Stream.Stream<UnitStateChange, APIError | TransportError, Fleet> =>
-  Stream.unwrap(Fleet.useSync((fleet) => internalWatch.watchUnitStates(fleet, options)))
-
-/**
- * What {@link waitForUnit} observes at each poll: the unit (`undefined` when it does not exist) and its states.
- *
- * @since 0.1.0
- * @category models
- */
-export type UnitStatus = internalWatch.UnitStatus
-
-/**
- * Options of {@link waitForUnit}: how long to wait in all, and how often to look (default 250 ms, like fleetctl).
- *
- * @since 0.1.0
- * @category models
- */
-export type WaitOptions = internalWatch.WaitOptions
-
-/**
- * Whether a unit has reached a desired state, as fleetctl's blocking `start`/`load`/`unload` judge it: its
- * `currentState` (for a global unit, its `desiredState`) equals the target and, for `launched`, its unit state
- * reports systemd `active`. A unit that does not exist has reached nothing, not even `inactive`.
- *
- * @since 0.1.0
- * @category predicates
- */
-export const hasReached: (target: DesiredState) => (status: UnitStatus) => boolean = internalWatch.hasReached
-
-/**
- * Waits until a unit reaches a desired state (see {@link hasReached}) or satisfies a predicate, polling every
- * `interval`; the analogue of fleetctl's blocking start and stop. A unit that does not exist does not count as
- * `inactive`: wait for `(status) => status.unit === undefined` to wait for its removal. Transient failures are
- * waited out. Fails with `WaitTimeoutError` (whose message says the last state seen) when `timeout` passes, with
- * `APIError` on a non-transient answer, with `ValueError` for an empty name.
- *
- * @example
- * ```ts
- * import { Effect } from "effect"
- * import { Fleet, Unit } from "effect-fleet"
- *
- * const start = Effect.gen(function*() {
- *   yield* Fleet.setUnitDesiredState("web@1.service", "launched")
- *   yield* Fleet.waitForUnit("web@1.service", "launched", { timeout: "1 minute" })
- * })
- * ```
- *
- * @since 0.1.0
- * @category watching
- */
-export const waitForUnit = (
-  name: string,
-  target: DesiredState | ((status: UnitStatus) => boolean),
-  options: WaitOptions
-): Effect.Effect<UnitStatus, WaitTimeoutError | APIError | ValueError, Fleet> =>
-  Fleet.use((fleet) => internalWatch.waitForUnit(fleet, name, target, options))
-
-/**
  * fleetctl's environment variables as read by {@link layerConfig}; durations are fleetctl's seconds converted.
  *
  * @since 0.1.0
@@ -906,30 +446,4 @@ export const fleetctlConfig: Config.Config<FleetctlConfig> = internalConfig.flee
  * @category layers
  */
 export const layerConfig = (options: LayerOptions = {}): Layer.Layer<Fleet, ValueError | Config.ConfigError> =>
-  Layer.unwrap(
-    Effect.gen(function* () {
-      const config = yield* internalConfig.fleetctlConfig
-      const tls = yield* internalConfig.readTls(config)
-      const clientOptions: LayerOptions = {
-        ...options,
-        ...tls,
-        ...(config.requestTimeout !== undefined ? { timeout: config.requestTimeout } : {})
-      }
-      if (config.tunnel === undefined) return layer(config.endpoint, clientOptions)
-      return layer(config.endpoint, {
-        ...clientOptions,
-        sshTunnel: config.tunnel,
-        ssh: {
-          ...options.ssh,
-          ...(config.sshUsername !== undefined ? { username: config.sshUsername } : {}),
-          ...(config.sshTimeout !== undefined ? { timeout: config.sshTimeout } : {}),
-          ...(config.knownHostsFile !== undefined ? { knownHostsFile: config.knownHostsFile } : {}),
-          ...(config.strictHostKeyChecking !== undefined
-            ? { strictHostKeyChecking: config.strictHostKeyChecking }
-            : {}),
-          // SSH_AUTH_SOCK is the environment's default, not a fleetctl flag: an explicit `ssh.agent` wins
-          ...(config.sshAuthSock !== undefined && options.ssh?.agent === undefined ? { agent: config.sshAuthSock } : {})
-        }
-      })
-    })
-  )
+  Layer.unwrap(Effect.map(Connect.fromFleetctlConfig(options), (config) => layer(config.endpoint, config.options)))

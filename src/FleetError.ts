@@ -5,8 +5,9 @@
  *
  * @since 0.1.0
  */
-import { Predicate, Schema } from "effect"
-import { isPermanent } from "./internal/client/transport.ts"
+import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
+import { isPermanent } from "./internal/client/cause.ts"
 
 /**
  * Input refused before anything was sent (an invalid desired state, unit name or unit file), or an endpoint that
@@ -119,14 +120,6 @@ export const isTransient = (error: unknown): boolean => {
     error.code >= 500
   )
 }
-
-/**
- * python-fleet's message for a desired state that is not one of fleet's three.
- *
- * @since 0.1.0
- * @category constants
- */
-export const invalidStateMessage = "state must be one of: ['inactive', 'loaded', 'launched']"
 
 /**
  * A wait for a unit's state (`Fleet.waitForUnit`) ran out of time. `lastSeen` describes the last state observed

@@ -1,46 +1,38 @@
 /**
  * The transports under the fleet client: Layers producing Effect's `HttpClient` for plain TCP, HTTPS (with TLS
  * verification on by default) and unix sockets, each with a pooled, keep-alive connection pool that is closed
- * when the layer's scope closes. `Fleet` is built over whatever `HttpClient` it is given, so these can be
- * composed with your own middleware or replaced by your own client.
+ * when the layer's scope closes. `Fleet.layerHttpClient` builds the client over whatever `HttpClient` it is given,
+ * so these can be composed with your own middleware or replaced by your own client. (`Fleet.layer` takes the same
+ * settings but sends on undici's connection pool directly, without an `HttpClient` in between.)
  *
  * @since 0.1.0
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import type { Duration, Layer, Redacted } from "effect"
+import type * as Layer from "effect/Layer"
 import type { HttpClient } from "effect/http"
 import type { Endpoint } from "./Endpoint.ts"
 import * as Tls from "./internal/client/tls.ts"
 
 /**
- * Connection pool settings shared by every transport.
+ * Connection pool settings shared by every transport: `connections` (most connections open at once to the
+ * endpoint; default unlimited, as undici) and `keepAliveTimeout` (how long an idle keep-alive connection stays open;
+ * default 4 seconds, as undici).
  *
  * @since 0.1.0
  * @category models
  */
-export interface PoolOptions {
-  /** Most connections open at once to the endpoint (default: unlimited, as undici). */
-  readonly connections?: number | undefined
-  /** How long an idle keep-alive connection stays open (default 4 seconds, as undici). */
-  readonly keepAliveTimeout?: Duration.Input | undefined
-}
+export type PoolOptions = Tls.PoolOptions
 
 /**
  * TLS settings for HTTPS endpoints. The server's certificate is verified by default; `ca` adds trusted
- * certificate authorities, `cert` and `key` present a client certificate. The key is a secret: pass it as `Redacted`.
+ * certificate authorities, `cert` and `key` present a client certificate (the key is a secret: pass it as
+ * `Redacted`), `insecureSkipVerify` skips server verification (only for a test server you control), and
+ * `servername` is the name to verify the certificate against when it differs from the endpoint's host.
  *
  * @since 0.1.0
  * @category models
  */
-export interface TlsOptions {
-  readonly ca?: string | Uint8Array | ReadonlyArray<string | Uint8Array> | undefined
-  readonly cert?: string | Uint8Array | undefined
-  readonly key?: Redacted.Redacted<string | Uint8Array> | undefined
-  /** Skip server verification. Off by default; turn it on only for a test server you control. */
-  readonly insecureSkipVerify?: boolean | undefined
-  /** The name to verify the certificate against, when it differs from the endpoint's host. */
-  readonly servername?: string | undefined
-}
+export type TlsOptions = Tls.TlsOptions
 
 const agentOptions = (pool: PoolOptions | undefined, connect: object = {}) => ({
   ...Tls.poolSettings(pool),
@@ -100,12 +92,5 @@ export const layerUnix = (socketPath: string, options?: PoolOptions): Layer.Laye
  * @since 0.1.0
  * @category layers
  */
-export const layer = (
-  endpoint: Endpoint,
-  options: TlsOptions & PoolOptions = {}
-): Layer.Layer<HttpClient.HttpClient> =>
-  endpoint._tag === "Unix"
-    ? layerUnix(endpoint.socketPath, options)
-    : endpoint.secure
-      ? layerHttps(options)
-      : layerTcp(options)
+export const layer = (endpoint: Endpoint, options: TlsOptions & PoolOptions = {}): Layer.Layer<HttpClient.HttpClient> =>
+  NodeHttpClient.layerUndiciOptions(Tls.agentOptions(endpoint, options))

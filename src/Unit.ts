@@ -4,10 +4,13 @@
  *
  * @since 0.1.0
  */
-import { Effect, FileSystem, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
+import * as Schema from "effect/Schema"
 import { dual } from "effect/Function"
 import { type Pipeable, pipeArguments } from "effect/Pipeable"
-import { invalidStateMessage, ValueError } from "./FleetError.ts"
+import { ValueError } from "./FleetError.ts"
+import { invalidStateMessage } from "./internal/messages.ts"
 import * as UnitFile from "./UnitFile.ts"
 
 /**

@@ -4,7 +4,8 @@
  * @since 0.1.0
  */
 import { createHash } from "node:crypto"
-import { Effect, Result } from "effect"
+import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
 import { ValueError } from "./FleetError.ts"
 import { lex } from "./internal/unitFileLexer.ts"
 

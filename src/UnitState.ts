@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 /**
  * A unit's state on one machine: the hash of the unit file it runs and systemd's load, active and sub states.

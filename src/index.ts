@@ -52,6 +52,13 @@ export * as Endpoint from "./Endpoint.ts"
 export * as Fleet from "./Fleet.ts"
 
 /**
+ * Watching unit states and waiting for a unit to reach a state, by polling.
+ *
+ * @since 0.2.0
+ */
+export * as FleetWatch from "./FleetWatch.ts"
+
+/**
  * HttpClient layers for TCP, HTTPS and unix sockets.
  *
  * @since 0.1.0

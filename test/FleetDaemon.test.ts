@@ -2,8 +2,10 @@ import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, Queue, Schedule, Stream, Tracer } from "effect"
 import { TestClock } from "effect/testing"
 import * as Fleet from "../src/Fleet.ts"
+import * as FleetWatch from "../src/FleetWatch.ts"
 import * as FleetControl from "../src/FleetControl.ts"
-import { APIError, type FleetError, TransportError, ValueError, WaitTimeoutError } from "../src/FleetError.ts"
+import * as FleetError from "../src/FleetError.ts"
+import { APIError, TransportError, ValueError, WaitTimeoutError } from "../src/FleetError.ts"
 import * as FleetServer from "../src/FleetServer.ts"
 import { Machine } from "../src/Machine.ts"
 import * as Unit from "../src/Unit.ts"
@@ -15,7 +17,7 @@ const unitJson = JSON.stringify({ name: "a.service", desiredState: "launched", c
 const unavailable = JSON.stringify({ error: { code: 503, message: "fleet server unable to communicate with etcd" } })
 const notFound = JSON.stringify({ error: { code: 404, message: "unit does not exist" } })
 
-describe("Fleet.isTransient", () => {
+describe("FleetError.isTransient", () => {
   const cases: ReadonlyArray<readonly [string, unknown, boolean]> = [
     ["TransportError Connect", new TransportError({ reason: "Connect", message: "refused" }), true],
     ["TransportError Reset", new TransportError({ reason: "Reset", message: "reset" }), true],
@@ -58,13 +60,13 @@ describe("Fleet.isTransient", () => {
   ]
   for (const [label, error, expected] of cases) {
     it(`${label} -> ${expected}`, () => {
-      expect(Fleet.isTransient(error)).toBe(expected)
+      expect(FleetError.isTransient(error)).toBe(expected)
     })
   }
 })
 
 describe("Fleet.retrySchedule", () => {
-  const retried = (error: FleetError, schedule = Fleet.retrySchedule) =>
+  const retried = (error: FleetError.FleetError, schedule = Fleet.retrySchedule) =>
     Effect.gen(function* () {
       let attempts = 0
       const delays: Array<number> = []
@@ -284,15 +286,15 @@ const sleeper = (desiredState: Unit.DesiredState = "launched") =>
   })
 const fastRetry = Fleet.makeRetrySchedule({ base: "10 millis", maxDelay: "50 millis" })
 
-describe("Fleet.watchUnitStates", () => {
+describe("FleetWatch.watchUnitStates", () => {
   it.live("emits Added, Changed and Removed as the registry changes, nothing when nothing changes", () =>
     Effect.gen(function* () {
       const server = yield* FleetServer.make({ port: 0, seed: { machines } })
       const control = server.control
       yield* Effect.gen(function* () {
         yield* Fleet.createUnit("a.service", sleeper())
-        const changes = yield* Queue.unbounded<Fleet.UnitStateChange>()
-        yield* Fleet.watchUnitStates({ interval: "20 millis" }).pipe(
+        const changes = yield* Queue.unbounded<FleetWatch.UnitStateChange>()
+        yield* FleetWatch.watchUnitStates({ interval: "20 millis" }).pipe(
           Stream.runForEach((change) => Queue.offer(changes, change)),
           Effect.forkScoped
         )
@@ -335,8 +337,8 @@ describe("Fleet.watchUnitStates", () => {
       const control = server.control
       yield* Effect.gen(function* () {
         yield* Fleet.createUnit("a.service", sleeper())
-        const changes = yield* Queue.unbounded<Fleet.UnitStateChange>()
-        yield* Fleet.watchUnitStates({ interval: "10 millis", retry: fastRetry }).pipe(
+        const changes = yield* Queue.unbounded<FleetWatch.UnitStateChange>()
+        yield* FleetWatch.watchUnitStates({ interval: "10 millis", retry: fastRetry }).pipe(
           Stream.runForEach((change) => Queue.offer(changes, change)),
           Effect.forkScoped
         )
@@ -372,8 +374,8 @@ describe("Fleet.watchUnitStates", () => {
           ]
         }
       })
-      const firstPoll = (options: Omit<Fleet.WatchOptions, "interval">) =>
-        Fleet.watchUnitStates({ interval: "1 hour", ...options }).pipe(
+      const firstPoll = (options: Omit<FleetWatch.WatchOptions, "interval">) =>
+        FleetWatch.watchUnitStates({ interval: "1 hour", ...options }).pipe(
           Stream.take(options.unitName === "a.service" && options.machineId === undefined ? 2 : 1),
           Stream.map((change) => `${change._tag} ${change.state.name}@${change.state.machineID}`),
           Stream.runCollect
@@ -393,7 +395,7 @@ describe("Fleet.watchUnitStates", () => {
         1,
         FleetControl.Fault.Status(400, JSON.stringify({ error: { code: 400, message: "bad" } }), "application/json")
       )
-      const error = yield* Fleet.watchUnitStates({ interval: "10 millis" }).pipe(
+      const error = yield* FleetWatch.watchUnitStates({ interval: "10 millis" }).pipe(
         Stream.runDrain,
         Effect.provide(Fleet.layer(server.url, { probe: false })),
         Effect.flip
@@ -403,7 +405,7 @@ describe("Fleet.watchUnitStates", () => {
   )
 })
 
-describe("Fleet.waitForUnit", () => {
+describe("FleetWatch.waitForUnit", () => {
   it.live("waits until the unit is launched and systemd reports it active", () =>
     Effect.gen(function* () {
       const server = yield* FleetServer.make({ port: 0, agents: "off", seed: { machines } })
@@ -412,7 +414,7 @@ describe("Fleet.waitForUnit", () => {
         yield* Fleet.createUnit("a.service", sleeper())
         const before = yield* control.requestCount
         const fiber = yield* Effect.forkChild(
-          Fleet.waitForUnit("a.service", "launched", { timeout: "20 seconds", interval: "10 millis" })
+          FleetWatch.waitForUnit("a.service", "launched", { timeout: "20 seconds", interval: "10 millis" })
         )
         // A few polls see it not launched yet; then the agents pick it up.
         yield* requestsSeen(control, before, 4)
@@ -430,7 +432,7 @@ describe("Fleet.waitForUnit", () => {
       const server = yield* FleetServer.make({ port: 0, agents: "off", seed: { machines } })
       yield* Effect.gen(function* () {
         yield* Fleet.createUnit("a.service", sleeper())
-        const error = yield* Fleet.waitForUnit("a.service", "launched", {
+        const error = yield* FleetWatch.waitForUnit("a.service", "launched", {
           timeout: "300 millis",
           interval: "20 millis"
         }).pipe(Effect.flip)
@@ -449,13 +451,13 @@ describe("Fleet.waitForUnit", () => {
     Effect.gen(function* () {
       const server = yield* FleetServer.make({ port: 0 })
       yield* Effect.gen(function* () {
-        const error = yield* Fleet.waitForUnit("ghost.service", "inactive", {
+        const error = yield* FleetWatch.waitForUnit("ghost.service", "inactive", {
           timeout: "200 millis",
           interval: "20 millis"
         }).pipe(Effect.flip)
         expect(error._tag).toBe("WaitTimeoutError")
         expect(error.message).toContain("last seen: the unit does not exist")
-        const gone = yield* Fleet.waitForUnit("ghost.service", (status) => status.unit === undefined, {
+        const gone = yield* FleetWatch.waitForUnit("ghost.service", (status) => status.unit === undefined, {
           timeout: "5 seconds"
         })
         expect(gone).toEqual({ unit: undefined, states: [] })
@@ -470,13 +472,13 @@ describe("Fleet.waitForUnit", () => {
       yield* Effect.gen(function* () {
         yield* Fleet.createUnit("a.service", sleeper())
         yield* control.failNext(3, FleetControl.Fault.Unavailable)
-        const status = yield* Fleet.waitForUnit("a.service", "launched", {
+        const status = yield* FleetWatch.waitForUnit("a.service", "launched", {
           timeout: "20 seconds",
           interval: "10 millis"
         })
         expect(status.unit?.currentState).toBe("launched")
         yield* control.setEtcdUnavailable(true)
-        const error = yield* Fleet.waitForUnit("a.service", "inactive", {
+        const error = yield* FleetWatch.waitForUnit("a.service", "inactive", {
           timeout: "200 millis",
           interval: "10 millis"
         }).pipe(Effect.flip)
@@ -498,7 +500,7 @@ describe("Fleet.waitForUnit", () => {
           "application/json"
         )
       )
-      const error = yield* Fleet.waitForUnit("a.service", "launched", { timeout: "20 seconds" }).pipe(
+      const error = yield* FleetWatch.waitForUnit("a.service", "launched", { timeout: "20 seconds" }).pipe(
         Effect.provide(Fleet.layer(server.url, { probe: false })),
         Effect.flip
       )
@@ -509,7 +511,7 @@ describe("Fleet.waitForUnit", () => {
   it.live("an empty name is a ValueError before anything is sent", () =>
     Effect.gen(function* () {
       const server = yield* FleetServer.make({ port: 0 })
-      const error = yield* Fleet.waitForUnit("", "launched", { timeout: "1 second" }).pipe(
+      const error = yield* FleetWatch.waitForUnit("", "launched", { timeout: "1 second" }).pipe(
         Effect.provide(Fleet.layer(server.url, { probe: false })),
         Effect.flip
       )
@@ -533,27 +535,27 @@ describe("Fleet.waitForUnit", () => {
 
     it("launched needs systemd active on the unit's machine", () => {
       const launched = unit({ desiredState: "launched", currentState: "launched", machineID: "m1" })
-      expect(Fleet.hasReached("launched")({ unit: launched, states: [state("m1", "activating")] })).toBe(false)
-      expect(Fleet.hasReached("launched")({ unit: launched, states: [] })).toBe(false)
-      expect(Fleet.hasReached("launched")({ unit: launched, states: [state("m1", "active")] })).toBe(true)
-      expect(Fleet.hasReached("launched")({ unit: launched, states: [state("m2", "active")] })).toBe(false)
+      expect(FleetWatch.hasReached("launched")({ unit: launched, states: [state("m1", "activating")] })).toBe(false)
+      expect(FleetWatch.hasReached("launched")({ unit: launched, states: [] })).toBe(false)
+      expect(FleetWatch.hasReached("launched")({ unit: launched, states: [state("m1", "active")] })).toBe(true)
+      expect(FleetWatch.hasReached("launched")({ unit: launched, states: [state("m2", "active")] })).toBe(false)
     })
 
     it("loaded and inactive compare currentState only; a missing unit reaches nothing", () => {
       const loaded = unit({ desiredState: "loaded", currentState: "loaded", machineID: "m1" })
-      expect(Fleet.hasReached("loaded")({ unit: loaded, states: [] })).toBe(true)
-      expect(Fleet.hasReached("launched")({ unit: loaded, states: [state("m1", "active")] })).toBe(false)
-      expect(Fleet.hasReached("inactive")({ unit: unit({ currentState: "inactive" }), states: [] })).toBe(true)
-      expect(Fleet.hasReached("inactive")({ unit: undefined, states: [] })).toBe(false)
+      expect(FleetWatch.hasReached("loaded")({ unit: loaded, states: [] })).toBe(true)
+      expect(FleetWatch.hasReached("launched")({ unit: loaded, states: [state("m1", "active")] })).toBe(false)
+      expect(FleetWatch.hasReached("inactive")({ unit: unit({ currentState: "inactive" }), states: [] })).toBe(true)
+      expect(FleetWatch.hasReached("inactive")({ unit: undefined, states: [] })).toBe(false)
     })
 
     it("a global unit is judged by its desired state and every machine's state", () => {
       const global = unit({ desiredState: "launched", global: true })
       expect(
-        Fleet.hasReached("launched")({ unit: global, states: [state("m1", "active"), state("m2", "active")] })
+        FleetWatch.hasReached("launched")({ unit: global, states: [state("m1", "active"), state("m2", "active")] })
       ).toBe(true)
       expect(
-        Fleet.hasReached("launched")({ unit: global, states: [state("m1", "active"), state("m2", "failed")] })
+        FleetWatch.hasReached("launched")({ unit: global, states: [state("m1", "active"), state("m2", "failed")] })
       ).toBe(false)
     })
   })

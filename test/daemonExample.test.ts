@@ -3,6 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
 import { daemon, desiredUnits, reconcile } from "../examples/daemon.ts"
 import * as Fleet from "../src/Fleet.ts"
+import * as FleetWatch from "../src/FleetWatch.ts"
 import * as FleetControl from "../src/FleetControl.ts"
 import * as FleetServer from "../src/FleetServer.ts"
 import { Machine } from "../src/Machine.ts"
@@ -11,7 +12,8 @@ import { eventually, openSocketsOn } from "./support/localFleet.ts"
 
 const machines = ["m1", "m2", "m3"].map((id, i) => new Machine({ id, primaryIP: `10.0.0.${i + 1}` }))
 const retry = Fleet.makeRetrySchedule({ base: "10 millis", maxDelay: "50 millis" })
-const launched = (name: string) => Fleet.waitForUnit(name, "launched", { timeout: "10 seconds", interval: "20 millis" })
+const launched = (name: string) =>
+  FleetWatch.waitForUnit(name, "launched", { timeout: "10 seconds", interval: "20 millis" })
 
 describe("examples/daemon.ts", () => {
   it.live("reconcile creates what is missing and relaunches what is not launched, then has nothing to do", () =>

@@ -6,7 +6,7 @@
  * @since 0.1.0
  * @internal
  */
-import { Result } from "effect"
+import * as Result from "effect/Result"
 
 /**
  * A parsed JSON value. Objects keep every key in order, duplicates included, because Go lets the last one win and

@@ -5,7 +5,7 @@
  * @since 0.1.0
  * @internal
  */
-import { Result } from "effect"
+import * as Result from "effect/Result"
 import * as UnitFile from "../UnitFile.ts"
 import { quote, quoteRune } from "./goJson.ts"
 

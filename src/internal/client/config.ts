@@ -1,11 +1,16 @@
 /**
  * fleetctl's environment variables as an Effect `Config`, and the files they name read into layer options.
  */
-import { Config, Duration, Effect, Redacted, Result, Schema } from "effect"
+import * as Config from "effect/Config"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
 import * as fs from "node:fs/promises"
 import * as Endpoint from "../../Endpoint.ts"
 import { ValueError } from "../../FleetError.ts"
-import type { TlsOptions } from "../../FleetTransport.ts"
+import type { TlsOptions } from "./tls.ts"
 
 export interface FleetctlConfig {
   readonly endpoint: string

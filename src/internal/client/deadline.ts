@@ -7,7 +7,9 @@
  * @since 0.1.0
  * @internal
  */
-import { type Duration, Effect, Fiber } from "effect"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 
 /**
  * Runs `self` and fails with `onTimeout()` if it has not finished within `duration` on the current `Clock` (so a

@@ -2,7 +2,8 @@
  * Retry schedules for fleet requests: exponential backoff with jitter, a capped delay and a capped count, recurring
  * only while the failure is transient.
  */
-import { Duration, Schedule } from "effect"
+import * as Duration from "effect/Duration"
+import * as Schedule from "effect/Schedule"
 import { type FleetError, isTransient } from "../../FleetError.ts"
 
 export interface RetryScheduleOptions {

@@ -4,8 +4,34 @@
  */
 import * as net from "node:net"
 import type * as tls from "node:tls"
-import { Duration, Redacted } from "effect"
-import type { PoolOptions, TlsOptions } from "../../FleetTransport.ts"
+import * as Duration from "effect/Duration"
+import * as Redacted from "effect/Redacted"
+import type { Endpoint } from "../../Endpoint.ts"
+
+/**
+ * Connection pool settings shared by every transport (public as `FleetTransport.PoolOptions`).
+ */
+export interface PoolOptions {
+  /** Most connections open at once to the endpoint (default: unlimited, as undici). */
+  readonly connections?: number | undefined
+  /** How long an idle keep-alive connection stays open (default 4 seconds, as undici). */
+  readonly keepAliveTimeout?: Duration.Input | undefined
+}
+
+/**
+ * TLS settings for HTTPS endpoints. The server's certificate is verified by default; `ca` adds trusted
+ * certificate authorities, `cert` and `key` present a client certificate. The key is a secret: pass it as `Redacted`.
+ * Public as `FleetTransport.TlsOptions`.
+ */
+export interface TlsOptions {
+  readonly ca?: string | Uint8Array | ReadonlyArray<string | Uint8Array> | undefined
+  readonly cert?: string | Uint8Array | undefined
+  readonly key?: Redacted.Redacted<string | Uint8Array> | undefined
+  /** Skip server verification. Off by default; turn it on only for a test server you control. */
+  readonly insecureSkipVerify?: boolean | undefined
+  /** The name to verify the certificate against, when it differs from the endpoint's host. */
+  readonly servername?: string | undefined
+}
 
 const toBuffer = (value: string | Uint8Array): string | Buffer =>
   typeof value === "string" ? value : Buffer.from(value)
@@ -40,3 +66,10 @@ export const poolSettings = (pool: PoolOptions | undefined) => ({
     ? { keepAliveTimeout: Math.min(2 ** 31 - 1, Math.max(1, Duration.toMillis(pool.keepAliveTimeout))) }
     : {})
 })
+
+/** undici's Agent options for an endpoint: the pool, and how to connect (a unix socket, TLS, or plain TCP). */
+export const agentOptions = (endpoint: Endpoint, options: TlsOptions & PoolOptions = {}) => {
+  const connect: object =
+    endpoint._tag === "Unix" ? { socketPath: endpoint.socketPath } : endpoint.secure ? connectionOptions(options) : {}
+  return { ...poolSettings(options), connect }
+}

@@ -4,20 +4,8 @@
  */
 import type { TransportErrorReason } from "../../FleetError.ts"
 import { isTunnelFailure } from "../ssh/tunnelFailure.ts"
+import { chain, codeOf, permanentCodes } from "./cause.ts"
 
-// Failures that repeat on every try: the endpoint is misconfigured, not momentarily away.
-const permanentCodes = new Set([
-  "EACCES",
-  "ENOTSOCK",
-  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-  "DEPTH_ZERO_SELF_SIGNED_CERT",
-  "SELF_SIGNED_CERT_IN_CHAIN",
-  "CERT_HAS_EXPIRED",
-  "CERT_NOT_YET_VALID",
-  "ERR_TLS_CERT_ALTNAME_INVALID",
-  "ERR_SSL_WRONG_VERSION_NUMBER"
-])
 // A missing socket (ENOENT) and a refused connection stay transient: fleetd restarting looks exactly like that.
 const connectCodes = new Set([
   ...permanentCodes,
@@ -42,24 +30,6 @@ const describe: Record<string, string> = {
   UND_ERR_SOCKET: "connection closed before the response was complete",
   ETIMEDOUT: "connection timed out",
   UND_ERR_CONNECT_TIMEOUT: "connection timed out"
-}
-
-const chain = (error: unknown): Array<unknown> => {
-  const seen: Array<unknown> = []
-  let current: unknown = error
-  while (current !== undefined && current !== null && !seen.includes(current) && seen.length < 16) {
-    seen.push(current)
-    if (current instanceof AggregateError && current.errors.length > 0) seen.push(...current.errors)
-    const next = current as { cause?: unknown; reason?: unknown }
-    // an HttpClientError keeps the failure in `reason.cause`
-    current = next.cause ?? (typeof next.reason === "object" ? next.reason : undefined)
-  }
-  return seen
-}
-
-const codeOf = (error: unknown): string | undefined => {
-  const code = (error as { code?: unknown })?.code
-  return typeof code === "string" ? code : undefined
 }
 
 const messageOf = (error: unknown): string | undefined => {
@@ -95,10 +65,3 @@ export const classify = (
     ? { reason: "Connect", detail: innermost }
     : { reason: "Reset", detail: `response body could not be read: ${innermost}` }
 }
-
-/** Whether a failure will repeat however often it is retried (permission denied, TLS verification failed). */
-export const isPermanent = (error: unknown): boolean =>
-  chain(error).some((e) => {
-    const code = codeOf(e)
-    return code !== undefined && permanentCodes.has(code)
-  })

@@ -1,9 +1,9 @@
 /**
  * Watching and waiting by polling: a Stream of unit state changes, and a wait for a unit to reach a state. Both are
- * written against the service's shape so that `Fleet.ts` can wrap them without an import cycle.
+ * written against the service's shape so that `FleetWatch.ts` can wrap them without an import cycle.
  */
 import { Data, Duration, Effect, Option, Schedule, Stream } from "effect"
-import type { FleetService, UnitStateFilter } from "../../Fleet.ts"
+import type { FleetService, UnitStateFilter } from "./service.ts"
 import { type APIError, isTransient, type TransportError, ValueError, WaitTimeoutError } from "../../FleetError.ts"
 import type { DesiredState, Unit } from "../../Unit.ts"
 import type { UnitState } from "../../UnitState.ts"

@@ -1,0 +1,102 @@
+/**
+ * `Send` directly on the undici dispatcher that every transport of `Fleet.layer` is (TCP, HTTPS, unix socket, SSH
+ * channels): one `Effect.callback` per request, no fiber per body, no HTTP client layer in between. Interruption,
+ * the deadline and `maxResponseBytes` each abort the request on the spot.
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Undici from "@effect/platform-node/Undici"
+import { declaredLength, type ExchangeFailure, type Incoming, type Send, timedOut, tooLarge } from "./send.ts"
+import { classify } from "./transport.ts"
+
+const header = (value: string | ReadonlyArray<string> | undefined): string | undefined =>
+  typeof value === "string" ? value : value?.[0]
+
+const json = { "content-type": "application/json" }
+
+export const sendOn =
+  (dispatcher: Undici.Dispatcher, maxResponseBytes: number): Send =>
+  (request, timeout) =>
+    Effect.callback<Incoming, ExchangeFailure>((resume) => {
+      let controller: Undici.Dispatcher.DispatchController | undefined
+      let settled = false
+      let status: number | undefined
+      let contentType: string | undefined
+      let location: string | undefined
+      const chunks: Array<Buffer> = []
+      let total = 0
+
+      const settle = (result: Effect.Effect<Incoming, ExchangeFailure>) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        resume(result)
+      }
+      // Settles first, so that undici's report of the abort it causes finds the request already answered.
+      const abort = (failure: ExchangeFailure) => {
+        settle(Effect.fail(failure))
+        controller?.abort(new Error(failure.detail))
+      }
+      const millis = Duration.toMillis(timeout)
+      // past 2^31 - 1 ms a timer fires at once: such a deadline is as good as none
+      const timer = millis < 2 ** 31 ? setTimeout(() => abort(timedOut(timeout)), millis) : undefined
+
+      try {
+        dispatcher.dispatch(
+          {
+            origin: request.origin,
+            path: request.path,
+            method: request.method,
+            ...(request.body === undefined ? {} : { body: request.body, headers: json })
+          },
+          {
+            onRequestStart(c) {
+              controller = c
+              if (settled) c.abort(new Error("the request was interrupted"))
+            },
+            onResponseStart(c, statusCode, headers) {
+              if (statusCode < 200) return
+              status = statusCode
+              contentType = header(headers["content-type"])
+              location = header(headers.location)
+              const declared = declaredLength(header(headers["content-length"]))
+              if (declared !== undefined && declared > maxResponseBytes) {
+                controller = c
+                abort(tooLarge(maxResponseBytes, declared))
+              }
+            },
+            onResponseData(c, chunk) {
+              total += chunk.length
+              if (total > maxResponseBytes) {
+                controller = c
+                abort(tooLarge(maxResponseBytes))
+                return
+              }
+              chunks.push(chunk)
+            },
+            onResponseEnd() {
+              settle(
+                Effect.succeed({
+                  status: status ?? 0,
+                  contentType,
+                  location,
+                  body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total)
+                })
+              )
+            },
+            onResponseError(_, error) {
+              settle(Effect.fail({ ...classify(error, status === undefined), cause: error }))
+            }
+          }
+        )
+      } catch (error) {
+        settle(Effect.fail({ ...classify(error, true), cause: error }))
+      }
+
+      return Effect.sync(() => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        controller?.abort(new Error("the request was interrupted"))
+      })
+    })

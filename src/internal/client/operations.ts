@@ -1,0 +1,142 @@
+/**
+ * The client's operations, each a span around one or two calls of the request pipeline: names checked and encoded,
+ * bodies built, listings paged.
+ */
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import { type APIError, type FleetError, TransportError, ValueError } from "../../FleetError.ts"
+import { Machine } from "../../Machine.ts"
+import { isDesiredState, Unit } from "../../Unit.ts"
+import { UnitState } from "../../UnitState.ts"
+import { invalidStateMessage } from "../messages.ts"
+import * as Decode from "./decode.ts"
+import * as Request from "./request.ts"
+import type { FleetService, Page, UnitStateFilter } from "./service.ts"
+
+// python-fleet quotes with `safe=''`; encodeURIComponent leaves !'()* alone, so escape those too.
+const encodeName = (name: string): string =>
+  encodeURIComponent(name).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+
+const requireName = (unit: Unit | string): Effect.Effect<string, ValueError> => {
+  const name = typeof unit === "string" ? unit : unit.name
+  return name === undefined || name === ""
+    ? Effect.fail(new ValueError({ message: "unit name cannot be empty" }))
+    : Effect.succeed(name)
+}
+
+const stateParams = (filter: UnitStateFilter | undefined): Record<string, string> => ({
+  ...(filter?.machineId !== undefined ? { machineID: filter.machineId } : {}),
+  ...(filter?.unitName !== undefined ? { unitName: filter.unitName } : {})
+})
+
+const unitDecoder = Request.decoder(Unit, Decode.unit)
+const unitsPage = Request.decoder(Request.PageSchema("units", Unit), Decode.page("units", Decode.unit))
+const statesPage = Request.decoder(Request.PageSchema("states", UnitState), Decode.page("states", Decode.unitState))
+const machinesPage = Request.decoder(Request.PageSchema("machines", Machine), Decode.page("machines", Decode.machine))
+
+/**
+ * The operation's span, its attributes given when it starts; no stack trace is captured per call (a trace's
+ * operation name and `url.path` say where it came from).
+ */
+const span =
+  (name: string, attributes?: Record<string, unknown>) =>
+  <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+    Effect.withSpan(effect, name, { attributes, captureStackTrace: false })
+
+/** The operations over one request pipeline. */
+export const make = (pipeline: Request.Pipeline): FleetService => {
+  const unitPath = (name: string) => `/fleet/v1/units/${encodeName(name)}`
+  const fetchUnit = (name: string) => pipeline.json(unitDecoder, "GET", unitPath(name))
+
+  const getUnit = (name: string) =>
+    Effect.flatMap(requireName(name), fetchUnit).pipe(span("Fleet.getUnit", { "fleet.unit": name }))
+
+  const createUnit = (name: string, unit: Unit) =>
+    Effect.flatMap(requireName(name), () =>
+      Effect.andThen(
+        pipeline.request("PUT", unitPath(name), {
+          body: {
+            desiredState: unit.desiredState ?? "launched",
+            options: unit.options.map(({ name, section, value }) => ({ section, name, value }))
+          }
+        }),
+        fetchUnit(name)
+      )
+    ).pipe(span("Fleet.createUnit", { "fleet.unit": name }))
+
+  const setUnitDesiredState = (unit: Unit | string, state: string) =>
+    Effect.flatMap(
+      requireName(unit),
+      (name): Effect.Effect<Unit, FleetError> =>
+        isDesiredState(state)
+          ? Effect.andThen(pipeline.request("PUT", unitPath(name), { body: { desiredState: state } }), fetchUnit(name))
+          : Effect.fail(new ValueError({ message: invalidStateMessage }))
+    ).pipe(
+      span("Fleet.setUnitDesiredState", {
+        "fleet.unit": typeof unit === "string" ? unit : unit.name,
+        "fleet.desiredState": state
+      })
+    )
+
+  const destroyUnit = (unit: Unit | string) =>
+    Effect.flatMap(requireName(unit), (name) =>
+      Effect.asVoid(pipeline.request("DELETE", unitPath(name), { notFoundOnRetryIsSuccess: true }))
+    ).pipe(span("Fleet.destroyUnit", { "fleet.unit": typeof unit === "string" ? unit : unit.name }))
+
+  const listUnitsPage = (pageToken?: string) =>
+    pipeline.page(unitsPage, "/fleet/v1/units", {}, pageToken).pipe(span("Fleet.listUnitsPage"))
+
+  const listUnitStatesPage = (filter?: UnitStateFilter & { readonly pageToken?: string | undefined }) =>
+    pipeline
+      .page(statesPage, "/fleet/v1/state", stateParams(filter), filter?.pageToken)
+      .pipe(span("Fleet.listUnitStatesPage"))
+
+  const listMachinesPage = (pageToken?: string) =>
+    pipeline.page(machinesPage, "/fleet/v1/machines", {}, pageToken).pipe(span("Fleet.listMachinesPage"))
+
+  return {
+    baseUrl: pipeline.baseUrl,
+    createUnit,
+    setUnitDesiredState,
+    destroyUnit,
+    getUnit,
+    listUnits: () => paginate("GET /fleet/v1/units", listUnitsPage),
+    listUnitsPage,
+    listUnitStates: (filter) =>
+      paginate("GET /fleet/v1/state", (pageToken) => listUnitStatesPage({ ...filter, pageToken })),
+    listUnitStatesPage,
+    listMachines: () => paginate("GET /fleet/v1/machines", listMachinesPage),
+    listMachinesPage
+  }
+}
+
+/**
+ * A listing, one page pulled at a time. A next-page token already seen in this listing means the server is going
+ * round in circles: the listing fails there instead of fetching forever (that page's items are not emitted).
+ */
+const paginate = <A>(
+  label: string,
+  fetch: (pageToken: string | undefined) => Effect.Effect<Page<A>, APIError | TransportError>
+): Stream.Stream<A, APIError | TransportError> =>
+  Stream.suspend(() => {
+    const seen = new Set<string>()
+    return Stream.paginate(undefined as string | undefined, (token) =>
+      Effect.flatMap(fetch(token), (page) => {
+        const next = page.nextPageToken
+        if (next === undefined) return Effect.succeed([page.items, Option.none()] as const)
+        if (seen.has(next)) {
+          return Effect.fail(
+            new TransportError({
+              reason: "MalformedResponse",
+              message:
+                `${label}: fleet sent the next-page token ${JSON.stringify(next)} a second time in one listing` +
+                ` (after ${seen.size} pages); the listing would never end`
+            })
+          )
+        }
+        seen.add(next)
+        return Effect.succeed([page.items, Option.some(next)] as const)
+      })
+    )
+  })

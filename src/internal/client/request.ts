@@ -1,0 +1,284 @@
+/**
+ * The one request pipeline of the client: build the request, hand it to the transport's `Send` (which bounds it by
+ * the deadline and `maxResponseBytes`), turn what failed into `TransportError` or `APIError`, retry what may
+ * succeed, and decode the body (a fast path, else the Schema). Every operation and the discovery probe go through it.
+ */
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import { APIError, type FleetError, isTransient, TransportError } from "../../FleetError.ts"
+import type { ExchangeFailure, Incoming, Method, Outgoing, Send } from "./send.ts"
+import type { Page } from "./service.ts"
+
+const utf8 = new TextDecoder()
+
+/** The response's body as text. */
+export const textOf = (response: Incoming): string => utf8.decode(response.body)
+
+const describeBody = (text: string): string => {
+  const flat = text.replace(/\s+/g, " ").trim()
+  if (flat === "") return "an empty body"
+  return flat.length > 120 ? `"${flat.slice(0, 120)}..."` : `"${flat}"`
+}
+
+const parseJson = (text: string): Option.Option<unknown> => {
+  try {
+    return Option.some(JSON.parse(text))
+  } catch {
+    return Option.none()
+  }
+}
+
+const FleetErrorBody = Schema.Struct({
+  error: Schema.Struct({ code: Schema.Number, message: Schema.String })
+})
+const decodeErrorBody = Schema.decodeUnknownOption(FleetErrorBody)
+
+/**
+ * fleet's own error JSON when the body is one, else a message that says what came back (an HTML 502, say). A 3xx is
+ * an error too: fleet never redirects an API call, so whatever redirects is not fleet, and following it could send a
+ * write somewhere else.
+ */
+const apiError = (response: Incoming): APIError => {
+  const text = textOf(response)
+  if (response.status < 400) {
+    return new APIError({
+      code: response.status,
+      message:
+        `fleet answered HTTP ${response.status}, a redirect` +
+        `${response.location === undefined ? "" : ` to ${response.location}`}, which fleet never sends for an API call;` +
+        " it was not followed"
+    })
+  }
+  const body = Option.flatMap(parseJson(text), decodeErrorBody)
+  if (Option.isSome(body)) return new APIError({ code: response.status, message: body.value.error.message })
+  return new APIError({
+    code: response.status,
+    message:
+      `fleet answered HTTP ${response.status} with a body that is not fleet's error JSON` +
+      ` (${response.contentType ?? "no Content-Type"}): ${describeBody(text)}`
+  })
+}
+
+/**
+ * A page of a listing as fleet sends it (`{"units": [...], "nextPageToken": "..."}`, either key absent when empty
+ * or last), decoded to `items` and `nextPageToken` whatever the listing's key.
+ */
+export const PageSchema = <S extends Schema.Top>(key: "units" | "states" | "machines", item: S) =>
+  Schema.Struct({
+    items: Schema.optionalKey(Schema.Array(item)),
+    nextPageToken: Schema.optionalKey(Schema.String)
+  }).pipe(Schema.encodeKeys({ items: key }))
+
+/** Parsed JSON to a value: the fast path's when it recognises the input, else the Schema's value or error. */
+export type Decoder<A> = (json: unknown) => Effect.Effect<A, unknown>
+
+export const decoder = <S extends Schema.Top & { readonly DecodingServices: never }>(
+  schema: S,
+  fast: (json: unknown) => S["Type"] | undefined
+): Decoder<S["Type"]> => {
+  const slow = Schema.decodeUnknownEffect(schema)
+  return (json) => {
+    const value = fast(json)
+    return value === undefined ? slow(json) : Effect.succeed(value)
+  }
+}
+
+const decodeBody = <A>(decode: Decoder<A>, label: string, response: Incoming): Effect.Effect<A, TransportError> => {
+  const text = textOf(response)
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (cause) {
+    return Effect.fail(
+      new TransportError({
+        reason: "MalformedResponse",
+        message: `${label}: the response is not valid JSON (${String(cause instanceof Error ? cause.message : cause)}): ${describeBody(text)}`,
+        cause
+      })
+    )
+  }
+  return Effect.mapError(
+    decode(json),
+    (cause) =>
+      new TransportError({
+        reason: "MalformedResponse",
+        message: `${label}: the response is not what fleet sends: ${String(cause)}`,
+        cause
+      })
+  )
+}
+
+/**
+ * Whether a failed attempt may still have been carried out by fleet: its answer was lost (reset, timed out, tunnel
+ * dropped, garbled) or a proxy failed after forwarding it (502, 504). A refused connection or fleet's own 503 did
+ * nothing.
+ */
+const mayHaveReachedFleet = (error: APIError | TransportError): boolean =>
+  error._tag === "TransportError" ? error.reason !== "Connect" : error.code === 502 || error.code === 504
+
+export interface RequestOptions {
+  readonly urlParams?: Record<string, string> | undefined
+  readonly body?: unknown
+  /** DELETE under retry: a 404 after an attempt that may have reached fleet means that attempt did the work. */
+  readonly notFoundOnRetryIsSuccess?: boolean
+}
+
+export interface PipelineOptions {
+  readonly baseUrl: string
+  readonly timeout: Duration.Duration
+  readonly retry: Schedule.Schedule<unknown, FleetError> | undefined
+}
+
+export interface Pipeline {
+  readonly baseUrl: string
+  /** One request, its status judged, retried on the schedule while transient. */
+  readonly request: (
+    method: Method,
+    path: string,
+    options?: RequestOptions
+  ) => Effect.Effect<Incoming, APIError | TransportError>
+  /**
+   * A request whose 2xx body is JSON decoded by `decode`; a body that is not JSON or not of the expected shape is a
+   * `MalformedResponse`, inside the attempt so that the retry schedule covers it too.
+   */
+  readonly json: <A>(
+    decode: Decoder<A>,
+    method: Method,
+    path: string,
+    options?: RequestOptions
+  ) => Effect.Effect<A, APIError | TransportError>
+  /** One page of a listing. */
+  readonly page: <A>(
+    decode: Decoder<{ readonly items?: ReadonlyArray<A>; readonly nextPageToken?: string }>,
+    path: string,
+    urlParams: Record<string, string>,
+    pageToken: string | undefined
+  ) => Effect.Effect<Page<A>, APIError | TransportError>
+}
+
+/** Where `path` (with its query) is under `baseUrl`: the origin to connect to and the path to ask for. */
+const target = (baseUrl: string, path: string, urlParams?: Record<string, string>) => {
+  let origin = baseUrl
+  let prefix = ""
+  try {
+    const url = new URL(baseUrl)
+    origin = url.origin
+    prefix = url.pathname === "/" ? "" : url.pathname
+  } catch {
+    // not a URL: the transport says what it makes of it
+  }
+  const query = urlParams === undefined ? "" : new URLSearchParams(urlParams).toString()
+  return { origin, path: query === "" ? prefix + path : `${prefix}${path}?${query}` }
+}
+
+const noContent: Incoming = { status: 204, contentType: undefined, location: undefined, body: new Uint8Array(0) }
+
+export const makePipeline = (send: Send, options: PipelineOptions): Pipeline => {
+  const { baseUrl, retry, timeout } = options
+  const { origin, path: prefix } = target(baseUrl, "")
+
+  const attempt = (
+    method: Method,
+    path: string,
+    request: RequestOptions,
+    retries: number,
+    mayHaveLanded: boolean
+  ): Effect.Effect<Incoming, APIError | TransportError> => {
+    const query = request.urlParams === undefined ? "" : new URLSearchParams(request.urlParams).toString()
+    const outgoing: Outgoing = {
+      method,
+      origin,
+      path: query === "" ? prefix + path : `${prefix}${path}?${query}`,
+      body: request.body === undefined ? undefined : JSON.stringify(request.body)
+    }
+    // One annotation per request, when it ends: what it was, how many retries it took, and its status if answered.
+    return Effect.matchEffect(send(outgoing, timeout), {
+      onFailure: ({ cause, detail, reason }) =>
+        Effect.andThen(
+          Effect.annotateCurrentSpan({ "http.request.method": method, "url.path": path, "fleet.retries": retries }),
+          Effect.fail(new TransportError({ reason, message: `${method} ${path}: ${detail}`, cause }))
+        ),
+      onSuccess: (response): Effect.Effect<Incoming, APIError> =>
+        Effect.andThen(
+          Effect.annotateCurrentSpan({
+            "http.request.method": method,
+            "url.path": path,
+            "fleet.retries": retries,
+            "http.response.status_code": response.status
+          }),
+          response.status < 300
+            ? Effect.succeed(response)
+            : response.status === 404 && mayHaveLanded && request.notFoundOnRetryIsSuccess === true
+              ? Effect.succeed(noContent)
+              : Effect.fail(apiError(response))
+        )
+    })
+  }
+
+  // `read` runs inside each attempt, so that a malformed body (a transient TransportError) is retried too.
+  const run = <A>(
+    method: Method,
+    path: string,
+    request: RequestOptions,
+    read: (response: Incoming) => Effect.Effect<A, TransportError>
+  ): Effect.Effect<A, APIError | TransportError> => {
+    if (retry === undefined) return Effect.flatMap(attempt(method, path, request, 0, false), read)
+    return Effect.suspend(() => {
+      let retries = -1
+      let mayHaveLanded = false
+      return Effect.suspend(() => Effect.flatMap(attempt(method, path, request, ++retries, mayHaveLanded), read)).pipe(
+        Effect.tapError((error) =>
+          Effect.sync(() => {
+            mayHaveLanded ||= mayHaveReachedFleet(error)
+          })
+        ),
+        Effect.retry({ schedule: retry, while: isTransient })
+      )
+    })
+  }
+
+  const json = <A>(decode: Decoder<A>, method: Method, path: string, request: RequestOptions = {}) =>
+    run(method, path, request, (response) => decodeBody(decode, `${method} ${path}`, response))
+
+  return {
+    baseUrl,
+    request: (method, path, request = {}) => run(method, path, request, Effect.succeed),
+    json,
+    page: (decode, path, urlParams, pageToken) =>
+      Effect.map(
+        json(decode, "GET", path, {
+          urlParams: pageToken === undefined ? urlParams : { ...urlParams, nextPageToken: pageToken }
+        }),
+        (page) => ({ items: page.items ?? [], nextPageToken: page.nextPageToken })
+      )
+  }
+}
+
+const Discovery = Schema.Struct({ id: Schema.Literal("fleet:v1") })
+const isDiscovery = Schema.is(Discovery)
+const etcdUnavailable = "fleet server unable to communicate with etcd"
+
+/**
+ * Whether the endpoint answers like fleet: GET /fleet/v1/discovery must return fleet's discovery document (or
+ * fleet's own 503 while it cannot reach etcd, which is still fleet). The same exchange as every request; python-fleet's
+ * `ValueError`s say what went wrong.
+ */
+export const probe = (
+  send: Send,
+  baseUrl: string,
+  timeout: Duration.Duration
+): Effect.Effect<boolean, ExchangeFailure> =>
+  Effect.map(
+    send({ method: "GET", ...target(baseUrl, "/fleet/v1/discovery"), body: undefined }, timeout),
+    (response) => {
+      const body = parseJson(textOf(response))
+      if (Option.isNone(body)) return false
+      if (response.status === 200) return isDiscovery(body.value)
+      if (response.status !== 503) return false
+      const error = decodeErrorBody(body.value)
+      return Option.isSome(error) && error.value.error.message === etcdUnavailable
+    }
+  )
