@@ -30,9 +30,9 @@ if [[ ! -f $PERF_PYFLEET_SRC/fleet/v1/__init__.py ]]; then
   pyfleet=0
 elif ! "$PERF_PYTHON" -c 'import googleapiclient, httplib2, paramiko' 2>/dev/null; then
   log "installing python-fleet's dependencies from Debian (python3-googleapi python3-httplib2 python3-paramiko)"
-  { apt-get install -y python3-googleapi python3-httplib2 python3-paramiko >/dev/null 2>&1 ||
-    { apt-get update >/dev/null 2>&1 && apt-get install -y python3-googleapi python3-httplib2 python3-paramiko >/dev/null 2>&1; }; } ||
-    true
+  pkgs=(python3-googleapi python3-httplib2 python3-paramiko)
+  { apt-get install -y "${pkgs[@]}" >/dev/null 2>&1 ||
+    { apt-get update >/dev/null 2>&1 && apt-get install -y "${pkgs[@]}" >/dev/null 2>&1; }; } || true
   if ! "$PERF_PYTHON" -c 'import googleapiclient, httplib2, paramiko' 2>/dev/null; then
     log "WARNING: $PERF_PYTHON cannot import googleapiclient/httplib2/paramiko: leaving python-fleet out"
     pyfleet=0

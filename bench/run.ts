@@ -97,8 +97,9 @@ let sshOutput: string | undefined
 const report = (rows: ReadonlyArray<Row>) => {
   for (const row of rows) {
     const floor = row.http === undefined ? "" : `  (HttpClient alone: ${row.http}, ${row.httpRatio})`
+    const cpu = row.cpuRatio === undefined ? "" : ` (CPU ${row.cpuRatio})`
     process.stdout.write(
-      `${row.figure}  ${row.measure}: ${row.fleet} vs ${row.raw}  ${row.ratio}${row.cpuRatio === undefined ? "" : ` (CPU ${row.cpuRatio})`}  ${row.verdict}${floor}\n`
+      `${row.figure}  ${row.measure}: ${row.fleet} vs ${row.raw}  ${row.ratio}${cpu}  ${row.verdict}${floor}\n`
     )
   }
 }

@@ -1,9 +1,9 @@
 /**
  * Figure 7: start-up, each side in a fresh process (`bench/startupChild.mjs`) against the static replay, raw undici
  * and effect-fleet alternating round by round: import time, layer build (raw: a new `Agent` and the discovery
- * probe), first unit (the first page after the layer), layer build + first unit, RSS after import, and process
- * start to first unit (from `spawn` until the child reports its first unit, node's own start-up and the imports
- * included). effect-fleet runs on the built `dist/` (`npm run bench` builds it first). Targets (issue 11): layer
+ * probe), first unit (the first page after the layer), layer build + first unit, RSS after import and at the first
+ * unit, and process start to first unit (from `spawn` until the child reports its first unit, node's own start-up
+ * and the imports included). effect-fleet runs on the built `dist/` (`npm run bench` builds it first). Targets (issue 11): layer
  * build + first unit <= 1.5x raw, process start to first unit <= 2.0x raw.
  */
 import { spawn } from "node:child_process"
@@ -21,6 +21,7 @@ interface Sample {
   readonly cpuFirstPageMs: number
   readonly cpuToFirstMs: number
   readonly rssImported: number
+  readonly rssFirst: number
   /** Measured by the parent: from `spawn` until the child's line arrived. */
   readonly spawnToFirstMs: number
 }
@@ -82,6 +83,7 @@ const figures: ReadonlyArray<Figure> = [
     target: 1.5
   },
   { measure: "RSS after import", unit: mib, wall: (s) => s.rssImported },
+  { measure: "RSS at the first unit (modules the layer build loads included)", unit: mib, wall: (s) => s.rssFirst },
   {
     measure: "process start to first unit (wall: spawn to the child's report; CPU: the child's from its start)",
     unit: ms,

@@ -6,7 +6,8 @@
 // (dist/, through the package's own exports) and the Effect modules a program uses with it, by deep imports.
 // Prints one JSON line: import, layer build (raw: a new undici Agent and the discovery probe, what building
 // Fleet.layer does), first unit (the first page fetched and one unit taken from it) in milliseconds, the process's
-// CPU time (user + system, all threads, from its start) at each of those points, and RSS after the imports in bytes.
+// CPU time (user + system, all threads, from its start) at each of those points, and RSS after the imports and at
+// the first unit in bytes (a transport module loaded by the layer build counts only in the second).
 const [side, origin] = process.argv.slice(2)
 
 const rssBefore = process.memoryUsage.rss()
@@ -73,7 +74,8 @@ function report(t1, t2, t3, rssImported) {
       // From the process's time origin (node's start), imports included.
       startToFirstMs: t3,
       rssBefore,
-      rssImported
+      rssImported,
+      rssFirst: process.memoryUsage.rss()
     })}\n`
   )
 }
