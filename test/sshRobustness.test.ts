@@ -1,0 +1,142 @@
+/**
+ * The SSH floor under faults a reviewer found: a caller's client reset while in use, interruptions while a
+ * connection is being made, and known_hosts files that are not what they seem.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { Effect, Fiber, Layer, Stream } from "effect"
+import * as net from "node:net"
+import * as Fleet from "../src/Fleet.ts"
+import { TransportError } from "../src/FleetError.ts"
+import * as SshConnection from "../src/SshConnection.ts"
+import { waitFor } from "./support/sshd.ts"
+import { type SshTestServer, startInProcess } from "./support/sshServer.ts"
+
+/** A TCP server that accepts and never answers, counting the connections it holds open. */
+const silentServer = Effect.acquireRelease(
+  Effect.promise(
+    () =>
+      new Promise<{ readonly port: number; readonly sockets: Set<net.Socket>; readonly server: net.Server }>(
+        (resolve) => {
+          const sockets = new Set<net.Socket>()
+          const server = net.createServer((socket) => {
+            sockets.add(socket)
+            socket.on("close", () => sockets.delete(socket))
+            socket.on("error", () => {})
+            socket.resume()
+          })
+          server.listen(0, "127.0.0.1", () => {
+            const address = server.address()
+            resolve({ port: typeof address === "object" && address !== null ? address.port : 0, sockets, server })
+          })
+        }
+      )
+  ),
+  ({ server, sockets }) =>
+    Effect.promise(() => {
+      for (const socket of sockets) socket.destroy()
+      return new Promise<void>((resolve) => server.close(() => resolve()))
+    })
+)
+
+/** A TCP proxy to `port` whose client-side connections a test can reset (RST), as a middlebox dropping them. */
+const resettingProxy = (port: number) =>
+  Effect.acquireRelease(
+    Effect.promise(
+      () =>
+        new Promise<{ readonly port: number; readonly reset: () => number; readonly server: net.Server }>((resolve) => {
+          const pairs = new Set<readonly [net.Socket, net.Socket]>()
+          const server = net.createServer((downstream) => {
+            const upstream = net.connect({ host: "127.0.0.1", port })
+            const pair = [downstream, upstream] as const
+            pairs.add(pair)
+            for (const socket of pair) {
+              socket.on("error", () => {})
+              socket.once("close", () => {
+                pairs.delete(pair)
+                downstream.destroy()
+                upstream.destroy()
+              })
+            }
+            downstream.pipe(upstream)
+            upstream.pipe(downstream)
+          })
+          server.listen(0, "127.0.0.1", () => {
+            const address = server.address()
+            resolve({
+              port: typeof address === "object" && address !== null ? address.port : 0,
+              reset: () => {
+                const now = [...pairs]
+                for (const [downstream, upstream] of now) {
+                  downstream.resetAndDestroy()
+                  upstream.destroy()
+                }
+                return now.length
+              },
+              server
+            })
+          })
+        })
+    ),
+    ({ server, reset }) =>
+      Effect.promise(() => {
+        reset()
+        return new Promise<void>((resolve) => server.close(() => resolve()))
+      })
+  )
+
+/** Records what would have been an uncaught exception, for the duration of the scope. */
+const uncaught = Effect.acquireRelease(
+  Effect.sync(() => {
+    const errors: Array<unknown> = []
+    const record = (error: unknown) => void errors.push(error)
+    process.on("uncaughtException", record)
+    return { errors, record }
+  }),
+  ({ record }) => Effect.sync(() => process.off("uncaughtException", record))
+)
+
+describe("a caller-owned SSH client (SshConnection.fromClient)", () => {
+  let sshd: SshTestServer
+  beforeAll(async () => {
+    sshd = await startInProcess()
+  })
+  afterAll(async () => {
+    await sshd?.stop()
+  })
+
+  it.live("reset while a request is in flight: the request fails with a Tunnel TransportError, nothing is thrown", () =>
+    Effect.gen(function* () {
+      const { errors } = yield* uncaught
+      const silent = yield* silentServer
+      const proxy = yield* resettingProxy(sshd.port)
+      const { Client } = yield* Effect.promise(() => import("ssh2"))
+      // As the README's `own` example has it before this fix's note: no "error" listener of the caller's.
+      const client = new Client()
+      yield* Effect.addFinalizer(() => Effect.sync(() => client.destroy()))
+      const own = Layer.unwrap(
+        Effect.as(
+          SshConnection.connectClient(client, {
+            host: "127.0.0.1",
+            port: proxy.port,
+            username: "root",
+            privateKey: sshd.userPrivateKey
+          }),
+          Fleet.layer(`http://127.0.0.1:${silent.port}`, { sshClient: client, probe: false })
+        )
+      )
+      const error = yield* Effect.gen(function* () {
+        const request = yield* Fleet.listMachines().pipe(Stream.runCollect, Effect.flip, Effect.forkChild)
+        yield* Effect.promise(() => waitFor(() => silent.sockets.size === 1, "the request to reach the server"))
+        expect(client.listenerCount("error")).toBe(1)
+        expect(proxy.reset()).toBe(1)
+        return yield* Fiber.join(request)
+      }).pipe(Effect.provide(own))
+      expect(errors.map(String)).toEqual([])
+      expect(error).toBeInstanceOf(TransportError)
+      expect(error).toMatchObject({ reason: "Tunnel" })
+      expect(error.message).toContain("The SSH connection failed")
+      // The service's listener went with its scope: the client is the caller's again.
+      expect(client.listenerCount("error")).toBe(0)
+    })
+  )
+})
