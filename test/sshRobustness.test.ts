@@ -3,10 +3,12 @@
  * connection is being made, and known_hosts files that are not what they seem.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Stream } from "effect"
+import { Effect, Fiber, Layer, Redacted, Stream } from "effect"
+import * as fs from "node:fs"
 import * as net from "node:net"
+import * as path from "node:path"
 import * as Fleet from "../src/Fleet.ts"
-import { TransportError } from "../src/FleetError.ts"
+import { TransportError, ValueError } from "../src/FleetError.ts"
 import * as SshConnection from "../src/SshConnection.ts"
 import { waitFor } from "./support/sshd.ts"
 import { type SshTestServer, startInProcess } from "./support/sshServer.ts"
@@ -137,6 +139,37 @@ describe("a caller-owned SSH client (SshConnection.fromClient)", () => {
       expect(error.message).toContain("The SSH connection failed")
       // The service's listener went with its scope: the client is the caller's again.
       expect(client.listenerCount("error")).toBe(0)
+    })
+  )
+})
+
+describe("a known_hosts file that exists but cannot be read", () => {
+  let sshd: SshTestServer
+  beforeAll(async () => {
+    sshd = await startInProcess()
+  })
+  afterAll(async () => {
+    await sshd?.stop()
+  })
+
+  it.live("accept-new fails with a ValueError naming it, and adds nothing", () =>
+    Effect.gen(function* () {
+      const folder = path.join(sshd.dir, "known_hosts_folder")
+      fs.mkdirSync(folder)
+      const error = yield* Layer.build(
+        SshConnection.layer({
+          tunnel: `127.0.0.1:${sshd.port}`,
+          username: "root",
+          agent: "",
+          privateKey: Redacted.make(sshd.userPrivateKey),
+          knownHostsFile: folder,
+          strictHostKeyChecking: "accept-new"
+        })
+      ).pipe(Effect.flip, Effect.scoped)
+      expect(error).toEqual(
+        new ValueError({ message: `Unable to connect via ssh: the hosts file ${folder} cannot be read (EISDIR)` })
+      )
+      expect(fs.readdirSync(folder)).toEqual([])
     })
   )
 })

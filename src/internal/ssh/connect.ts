@@ -39,7 +39,13 @@ const readKnown = (settings: Settings): Effect.Effect<HostKey.Known, TunnelFailu
   Effect.gen(function* () {
     const file = settings.knownHostsFile
     if (settings.policy === false) return { file, entries: [] }
-    const text = yield* Effect.promise(() => KnownHosts.readFile(file))
+    const text = yield* Effect.tryPromise({
+      try: () => KnownHosts.readFile(file),
+      catch: (cause) =>
+        new TunnelFailure(`Unable to connect via ssh: ${cause instanceof Error ? cause.message : String(cause)}`, {
+          cause
+        })
+    })
     if (text === undefined && settings.policy === true)
       return yield* Effect.fail(new TunnelFailure(HostKey.missingFile(file)))
     return { file, entries: KnownHosts.parse(text ?? "") }

@@ -183,12 +183,35 @@ export const knownKeyTypes = (entries: ReadonlyArray<Entry>, host: Host): Readon
 export const formatLine = (ip: string, port: number, blob: Uint8Array): string =>
   `${hostName(ip, port)} ${keyTypeOf(blob)} ${Buffer.from(blob).toString("base64")}\n`
 
-/** Reads a known_hosts file; `undefined` when it does not exist or cannot be read. */
+/**
+ * Reads a known_hosts file; `undefined` only when it does not exist. Any other failure (a folder in its place, no
+ * permission) rejects with a `KnownHostsUnreadable`: read as empty, accept-new would append a host already listed.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const readFile = async (file: string): Promise<string | undefined> => {
   try {
     return await fs.readFile(file, "utf8")
-  } catch {
-    return undefined
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined
+    throw new KnownHostsUnreadable(file, error)
+  }
+}
+
+/**
+ * A known_hosts file that exists but cannot be read.
+ *
+ * @since 0.2.0
+ * @internal
+ */
+export class KnownHostsUnreadable extends Error {
+  readonly file: string
+  constructor(file: string, cause: unknown) {
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code
+    super(`the hosts file ${file} cannot be read${code === undefined ? "" : ` (${code})`}`, { cause })
+    this.name = "KnownHostsUnreadable"
+    this.file = file
   }
 }
 
@@ -234,6 +257,36 @@ const inTurn = <A>(key: string, task: () => Promise<A>): Promise<A> => {
 const staleLockMs = 10_000
 const lockWaitMs = 10_000
 
+const ageOf = (file: string): Promise<number> =>
+  fs.stat(file).then(
+    (stat) => Date.now() - stat.mtimeMs,
+    () => 0
+  )
+
+/**
+ * Removes a stale lock so that the next exclusive create can take it; `false` when another writer is doing so.
+ * Two writers may find the lock stale at once, and a plain unlink by the second would delete the lock the first had
+ * just created: so the stale lock is only removed under `<lock>.takeover`, created exclusively, after checking again
+ * that it is still stale. Only a takeover removes another writer's lock, so the check cannot be overtaken.
+ */
+const takeOver = async (lockFile: string): Promise<boolean> => {
+  const guard = `${lockFile}.takeover`
+  try {
+    await (await fs.open(guard, "wx", 0o600)).close()
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error
+    // A takeover lasts a few system calls: one this old was left by a writer that died in the middle of it.
+    if ((await ageOf(guard)) > staleLockMs) await fs.rm(guard, { force: true })
+    return false
+  }
+  try {
+    if ((await ageOf(lockFile)) > staleLockMs) await fs.rm(lockFile, { force: true })
+    return true
+  } finally {
+    await fs.rm(guard, { force: true })
+  }
+}
+
 /** Takes `<file>.lock`; `false` where no lock file can be made (a read-only folder), so writing goes unlocked. */
 const lock = async (file: string): Promise<boolean> => {
   const lockFile = `${file}.lock`
@@ -247,14 +300,7 @@ const lock = async (file: string): Promise<boolean> => {
       if (code === "EACCES" || code === "EPERM" || code === "EROFS") return false
       if (code !== "EEXIST") throw error
     }
-    const age = await fs.stat(lockFile).then(
-      (stat) => Date.now() - stat.mtimeMs,
-      () => 0
-    )
-    if (age > staleLockMs) {
-      await fs.rm(lockFile, { force: true })
-      continue
-    }
+    if ((await ageOf(lockFile)) > staleLockMs && (await takeOver(lockFile))) continue
     if (Date.now() - started > lockWaitMs) throw new Error(`${lockFile} is held by another writer`)
     await sleep(Math.min(50, 2 ** attempt) + Math.random() * 5)
   }
