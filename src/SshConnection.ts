@@ -162,7 +162,7 @@ export const make = (options: Options): Effect.Effect<SshConnection["Service"], 
       auth: yield* Auth.methods(ssh2.utils.parseKey, options, username)
     }
     const name = Address.display(address)
-    const tunnel = yield* Tunnel.make(name, Connect.connect(ssh2.Client, settings))
+    const tunnel = yield* Tunnel.make(name, (opened) => Connect.connect(ssh2.Client, settings, opened))
     yield* Effect.mapError(tunnel.get, (failure) => new ValueError({ message: failure.message }))
     return service(name, tunnel.get)
   })

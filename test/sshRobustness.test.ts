@@ -3,12 +3,14 @@
  * connection is being made, and known_hosts files that are not what they seem.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Redacted, Stream } from "effect"
+import { Effect, Fiber, Layer, Redacted, Scheduler, Stream } from "effect"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as path from "node:path"
 import * as Fleet from "../src/Fleet.ts"
 import { TransportError, ValueError } from "../src/FleetError.ts"
+import * as Connect from "../src/internal/ssh/connect.ts"
+import * as Tunnel from "../src/internal/ssh/tunnel.ts"
 import * as SshConnection from "../src/SshConnection.ts"
 import { waitFor } from "./support/sshd.ts"
 import { type SshTestServer, startInProcess } from "./support/sshServer.ts"
@@ -136,7 +138,7 @@ describe("a caller-owned SSH client (SshConnection.fromClient)", () => {
       expect(errors.map(String)).toEqual([])
       expect(error).toBeInstanceOf(TransportError)
       expect(error).toMatchObject({ reason: "Tunnel" })
-      expect(error.message).toContain("The SSH connection failed")
+      expect(error.message).toContain("SSH tunnel failed")
       // The service's listener went with its scope: the client is the caller's again.
       expect(client.listenerCount("error")).toBe(0)
     })
@@ -170,6 +172,71 @@ describe("a known_hosts file that exists but cannot be read", () => {
         new ValueError({ message: `Unable to connect via ssh: the hosts file ${folder} cannot be read (EISDIR)` })
       )
       expect(fs.readdirSync(folder)).toEqual([])
+    })
+  )
+})
+
+// Yielding to the event loop every other operation (at 1 a fiber yields forever) opens every gap between two steps to an interruption, as a busy
+// runtime could at any one of them.
+const yieldingEverywhere = Effect.provideService(Scheduler.MaxOpsBeforeYield, 3)
+
+describe("interrupted while connecting", () => {
+  let sshd: SshTestServer
+  beforeAll(async () => {
+    sshd = await startInProcess()
+  })
+  afterAll(async () => {
+    await sshd?.stop()
+  })
+
+  const settings = (port: number): Connect.Settings => ({
+    address: { host: "127.0.0.1", port },
+    username: "root",
+    timeoutMs: 10_000,
+    keepaliveMs: 0,
+    knownHostsFile: path.join(sshd.dir, "unused_known_hosts"),
+    policy: false,
+    auth: []
+  })
+
+  it.live("right after the SSH handshake, before the tunnel holds the client: 10 times, no session left", () =>
+    Effect.gen(function* () {
+      const { Client } = yield* Effect.promise(() => import("ssh2"))
+      yield* Effect.promise(() => waitFor(() => sshd.sessions() === 0, "no session from earlier tests"))
+      const key = yield* Effect.promise(async () => {
+        const { utils } = await import("ssh2")
+        const parsed = utils.parseKey(sshd.userPrivateKey)
+        if (parsed instanceof Error) throw parsed
+        return Array.isArray(parsed) ? parsed[0] : parsed
+      })
+      for (let i = 0; i < 10; i++) {
+        let interrupt = () => {}
+        // Its "ready" listener comes before the handshake's: the interruption is queued before the handshake hands
+        // the client back, and lands on the fiber's first yield after it.
+        class Interrupting extends Client {
+          constructor() {
+            super()
+            this.once("ready", () => setImmediate(() => interrupt()))
+          }
+        }
+        const fiber = yield* Effect.gen(function* () {
+          const tunnel = yield* Tunnel.make("test", (opened) =>
+            Connect.connect(
+              Interrupting,
+              {
+                ...settings(sshd.port),
+                auth: [{ label: "key", method: { type: "publickey", username: "root", key } }]
+              },
+              opened
+            )
+          )
+          yield* tunnel.get
+          yield* Effect.never
+        }).pipe(Effect.scoped, yieldingEverywhere, Effect.forkChild)
+        interrupt = () => Effect.runFork(Fiber.interrupt(fiber))
+        yield* Fiber.await(fiber)
+      }
+      yield* Effect.promise(() => waitFor(() => sshd.sessions() === 0, "every SSH session to be closed"))
     })
   )
 })

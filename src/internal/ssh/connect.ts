@@ -57,10 +57,18 @@ const resolve = (host: string): Effect.Effect<string, TunnelFailure> =>
     catch: (cause) => new TunnelFailure(`${host} could not be resolved.`, { cause })
   }).pipe(Effect.map((found) => found.address))
 
-const tcpConnect = (address: Address, ip: string): Effect.Effect<net.Socket, TunnelFailure> =>
+// Listens on a connected socket until ssh2 takes it over, so that a reset in between is not thrown.
+const beforeHandshake = () => {}
+
+const tcpConnect = (
+  address: Address,
+  ip: string,
+  opened: (socket: net.Socket) => void
+): Effect.Effect<net.Socket, TunnelFailure> =>
   Effect.callback((resume) => {
     // Small HTTP requests in SSH packets meet Nagle's algorithm and the peer's delayed ACK: 40 ms per request.
     const socket = net.connect({ host: ip, port: address.port, noDelay: true })
+    opened(socket)
     const onError = (error: Error) =>
       resume(
         Effect.fail(new TunnelFailure(`Unable to connect to ${display(address)}: ${error.message}`, { cause: error }))
@@ -68,6 +76,7 @@ const tcpConnect = (address: Address, ip: string): Effect.Effect<net.Socket, Tun
     socket.once("error", onError)
     socket.once("connect", () => {
       socket.off("error", onError)
+      socket.on("error", beforeHandshake)
       resume(Effect.succeed(socket))
     })
     return Effect.sync(() => socket.destroy())
@@ -90,10 +99,12 @@ const handshake = (
   socket: net.Socket,
   settings: Settings,
   known: HostKey.Known,
-  host: KnownHosts.Host
+  host: KnownHosts.Host,
+  opened: (client: Ssh2.Client) => void = () => {}
 ): Effect.Effect<Ssh2.Client, TunnelFailure> =>
   Effect.callback((resume) => {
     const client = new Client()
+    opened(client)
     const notes: Array<string> = []
     // Set by the host key check, which ssh2 only reports afterwards as a bare "verification failed".
     let refusal: string | undefined
@@ -159,6 +170,7 @@ const handshake = (
       keepaliveCountMax,
       algorithms: { serverHostKey: HostKey.preferredAlgorithms(known, host) }
     })
+    socket.off("error", beforeHandshake)
     return Effect.sync(() => {
       settled = true
       client.destroy()
@@ -166,22 +178,43 @@ const handshake = (
     })
   })
 
-/** Connects once. Every failure is a `TunnelFailure` carrying python-fleet's message. */
-export const connect = (Client: typeof Ssh2.Client, settings: Settings): Effect.Effect<Ssh2.Client, TunnelFailure> =>
+/**
+ * Connects once. Every failure is a `TunnelFailure` carrying python-fleet's message. `opened` is told of the client
+ * as soon as it exists, so that a caller interrupted after this succeeded, before it took the client, can end it.
+ */
+export const connect = (
+  Client: typeof Ssh2.Client,
+  settings: Settings,
+  opened: (client: Ssh2.Client) => void = () => {}
+): Effect.Effect<Ssh2.Client, TunnelFailure> =>
   Effect.suspend(() => {
     const { address } = settings
     // Which step the timeout cut short decides its message, as in python-fleet.
     let phase: "address" | "ssh" = "address"
+    // Known from the moment they exist rather than from when they are handed back: an interruption between the
+    // two (the fiber may yield anywhere) would otherwise leave an open socket, or client, that nobody holds.
+    let socket: net.Socket | undefined
+    let client: Ssh2.Client | undefined
     const attempt = Effect.gen(function* () {
       const known = yield* readKnown(settings)
       const ip = yield* resolve(address.host)
-      const socket = yield* tcpConnect(address, ip)
+      const connected = yield* tcpConnect(address, ip, (opening) => {
+        socket = opening
+      })
       phase = "ssh"
       const host = { host: address.host, ip, port: address.port }
-      return yield* handshake(Client, socket, settings, known, host).pipe(
-        Effect.onError(() => Effect.sync(() => socket.destroy()))
+      return yield* handshake(Client, connected, settings, known, host, (made) => {
+        client = made
+        opened(made)
+      })
+    }).pipe(
+      Effect.onError(() =>
+        Effect.sync(() => {
+          client?.destroy()
+          socket?.destroy()
+        })
       )
-    })
+    )
     if (!Number.isFinite(settings.timeoutMs)) return attempt
     return attempt.pipe(
       Effect.timeoutOrElse({
