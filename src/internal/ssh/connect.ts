@@ -13,7 +13,12 @@ import * as HostKey from "./hostKey.ts"
 import * as KnownHosts from "./knownHosts.ts"
 import { TunnelFailure } from "./tunnelFailure.ts"
 
-/** Everything an attempt needs, settled once when the connection is configured. */
+/**
+ * Everything an attempt needs, settled once when the connection is configured.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export interface Settings {
   readonly address: Address
   readonly username: string
@@ -29,7 +34,12 @@ export interface Settings {
 // OpenSSH's ServerAliveCountMax: a few lost replies are a dead peer, one may be a slow one.
 const keepaliveCountMax = 3
 
-/** ssh2 runs keepalives on setInterval, which reads anything past 2^31 - 1 ms as 1 ms. */
+/**
+ * ssh2 runs keepalives on setInterval, which reads anything past 2^31 - 1 ms as 1 ms.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const keepaliveMillis = (input: Duration.Input | undefined): number => {
   const ms = Duration.toMillis(input ?? Duration.seconds(15))
   return Number.isFinite(ms) && ms > 0 ? Math.min(Math.max(1, Math.round(ms)), 2 ** 31 - 1) : 0
@@ -181,6 +191,9 @@ const handshake = (
 /**
  * Connects once. Every failure is a `TunnelFailure` carrying python-fleet's message. `opened` is told of the client
  * as soon as it exists, so that a caller interrupted after this succeeded, before it took the client, can end it.
+ *
+ * @since 0.2.0
+ * @internal
  */
 export const connect = (
   Client: typeof Ssh2.Client,
@@ -237,6 +250,9 @@ export const connect = (
  * Connects over a stream that is already open to the SSH server (a channel through another SSH connection, for a
  * machine reached through a tunnel host): the same known_hosts check and authentication as {@link connect}, bounded
  * by the same timeout. `address` names the server for the host key check.
+ *
+ * @since 0.2.0
+ * @internal
  */
 export const connectOver = (
   Client: typeof Ssh2.Client,

@@ -9,13 +9,23 @@ import type * as Ssh2 from "ssh2"
 import { ChannelSet } from "./channel.ts"
 import { TunnelFailure } from "./tunnelFailure.ts"
 
-/** A live connection and the channels opened on it. */
+/**
+ * A live connection and the channels opened on it.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export interface Connection {
   readonly client: Ssh2.Client
   readonly channels: ChannelSet
 }
 
-/** The connection as a cached Effect, reset when the connection drops so that the next `get` connects again. */
+/**
+ * The connection as a cached Effect, reset when the connection drops so that the next `get` connects again.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export interface Tunnel {
   /** The live connection, connecting first when there is none; concurrent callers share one attempt. */
   readonly get: Effect.Effect<Connection, TunnelFailure>
@@ -40,6 +50,9 @@ const end = (client: Ssh2.Client): Effect.Effect<void> =>
 /**
  * `name` is the server as messages name it; `connect` is one attempt, which tells `opened` of its client as soon as
  * the client exists (see `Connect.connect`).
+ *
+ * @since 0.2.0
+ * @internal
  */
 export const make = (
   name: string,
