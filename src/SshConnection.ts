@@ -162,7 +162,7 @@ export const make = (options: Options): Effect.Effect<SshConnection["Service"], 
       auth: yield* Auth.methods(ssh2.utils.parseKey, options, username)
     }
     const name = Address.display(address)
-    const tunnel = yield* Tunnel.make(name, Connect.connect(ssh2.Client, settings))
+    const tunnel = yield* Tunnel.make(name, (opened) => Connect.connect(ssh2.Client, settings, opened))
     yield* Effect.mapError(tunnel.get, (failure) => new ValueError({ message: failure.message }))
     return service(name, tunnel.get)
   })
@@ -202,6 +202,10 @@ const notConnected = (failure: TunnelFailure): TunnelFailure =>
  * (it emitted "ready", or {@link connectClient} succeeded). Channels are opened on it; it is never closed here, and
  * if it drops, its open channels fail and nothing reconnects.
  *
+ * While the service is in use it listens for the client's "error" (a reset connection, say) and fails the open
+ * channels with it. That listener goes when the scope closes: a client that outlives the layer needs an "error"
+ * listener of its own (`client.on("error", ...)`), or ssh2 throws the error as an uncaught exception.
+ *
  * @since 0.2.0
  * @category constructors
  */
@@ -209,15 +213,20 @@ export const fromClient = (client: Ssh2.Client): Effect.Effect<SshConnection["Se
   Effect.gen(function* () {
     const connection: Tunnel.Connection = { client, channels: new Channel.ChannelSet() }
     const lost = () => connection.channels.failAll("The SSH connection was lost")
+    // ssh2 throws an "error" nobody listens to (a reset connection: an uncaught `read ECONNRESET`); while the
+    // service is in use, the error fails the channels open on the connection instead.
+    const failed = (error: Error) => connection.channels.failAll(`The SSH connection failed: ${error.message}`)
     yield* Effect.acquireRelease(
       Effect.sync(() => {
         // Without it each small request waits out Nagle's algorithm against the server's delayed ACK (~40 ms).
         client.setNoDelay(true)
+        client.on("error", failed)
         client.on("end", lost)
         client.on("close", lost)
       }),
       () =>
         Effect.sync(() => {
+          client.off("error", failed)
           client.off("end", lost)
           client.off("close", lost)
         })
@@ -243,7 +252,9 @@ export const layerFromClient = (client: Ssh2.Client): Layer.Layer<SshConnection>
 
 /**
  * Connects an ssh2 `Client` you own with your `ConnectConfig` and waits for it to be ready, failing with a
- * `ValueError` if it errors or closes first. The client stays yours: nothing here ends it.
+ * `ValueError` if it errors or closes first. The client stays yours: nothing here ends it, and once it is ready
+ * no listener of this function is left on it. Give it an "error" listener of your own if it outlives the layer
+ * built on it (see {@link fromClient}).
  *
  * @example
  * ```ts

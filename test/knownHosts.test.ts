@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { execFileSync, spawn } from "node:child_process"
 import { createHmac, randomBytes } from "node:crypto"
 import * as fs from "node:fs"
+import { createRequire, syncBuiltinESMExports } from "node:module"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as KnownHosts from "../src/internal/ssh/knownHosts.ts"
@@ -160,6 +161,27 @@ describe("knownHosts", () => {
     }
   })
 
+  it("a missing file reads as undefined; one that cannot be read (a folder in its place) is an error, not empty", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-fleet-kh-"))
+    try {
+      expect(await KnownHosts.readFile(path.join(dir, "missing"))).toBeUndefined()
+      const folder = path.join(dir, "known_hosts")
+      fs.mkdirSync(folder)
+      const error = await KnownHosts.readFile(folder).then(
+        () => undefined,
+        (cause: unknown) => cause
+      )
+      expect(error).toBeInstanceOf(KnownHosts.KnownHostsUnreadable)
+      expect(String(error)).toBe(`KnownHostsUnreadable: the hosts file ${folder} cannot be read (EISDIR)`)
+      // accept-new's read-and-append refuses to go on rather than append to what it could not read.
+      await expect(addOnce(folder, KnownHosts.formatLine("10.0.0.5", 22, blobA))).rejects.toBeInstanceOf(
+        KnownHosts.KnownHostsUnreadable
+      )
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   describe("concurrent writers", () => {
     const lines = (file: string) =>
       fs
@@ -210,6 +232,96 @@ describe("knownHosts", () => {
         expect(KnownHosts.parse(fs.readFileSync(file, "utf8"))).toHaveLength(51)
         expect(fs.existsSync(`${file}.lock`)).toBe(false)
       } finally {
+        fs.rmSync(dir, { recursive: true, force: true })
+      }
+    })
+
+    it("6 processes finding one stale lock at once: one takes it over, never two holding the lock together", async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-fleet-kh-"))
+      try {
+        const writer = path.join(import.meta.dirname, "support", "staleLockWriter.ts")
+        // Rounds make a lost race likely to show: without a guarded takeover, most rounds had two holders.
+        for (let round = 0; round < 2; round++) {
+          const file = path.join(dir, `known_hosts_${round}`)
+          const log = path.join(dir, `log_${round}`)
+          fs.writeFileSync(log, "")
+          fs.writeFileSync(`${file}.lock`, "")
+          const old = new Date(Date.now() - 60_000)
+          fs.utimesSync(`${file}.lock`, old, old)
+          const startAt = Date.now() + 1500
+          const exits = await Promise.all(
+            Array.from(
+              { length: 6 },
+              (_, id) =>
+                new Promise<number | null>((resolve) => {
+                  const child = spawn(process.execPath, [writer, file, String(id), String(startAt), log], {
+                    stdio: ["ignore", "ignore", "inherit"]
+                  })
+                  child.once("exit", resolve)
+                })
+            )
+          )
+          expect(exits).toEqual([0, 0, 0, 0, 0, 0])
+          const events = fs
+            .readFileSync(log, "utf8")
+            .split("\n")
+            .filter((line) => line !== "")
+          expect(events).toHaveLength(12)
+          // Held by one writer at a time: every enter is followed by that writer's exit.
+          for (let i = 0; i < events.length; i += 2) {
+            expect(events[i + 1]).toBe(events[i]?.replace("enter", "exit"))
+          }
+          expect(fs.readdirSync(dir).filter((name) => name.includes(".lock"))).toEqual([])
+        }
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true })
+      }
+    })
+
+    it("a writer that found the lock stale does not delete the lock another writer took over meanwhile", async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-fleet-kh-"))
+      const fsp = createRequire(import.meta.url)("node:fs/promises") as typeof fs.promises
+      const realStat = fsp.stat
+      try {
+        const file = path.join(dir, "known_hosts")
+        const lockFile = `${file}.lock`
+        fs.writeFileSync(lockFile, "")
+        const old = new Date(Date.now() - 60_000)
+        fs.utimesSync(lockFile, old, old)
+        // The other writer's moves, made right after this writer saw the stale lock: it takes the lock over (a new
+        // lock file) and holds it until `release`.
+        let othersHold = false
+        let release = () => {}
+        const released = new Promise<void>((resolve) => {
+          release = resolve
+        })
+        const stat = async (...args: Parameters<typeof realStat>) => {
+          const stats = await realStat(...args)
+          if (args[0] === lockFile && !othersHold) {
+            othersHold = true
+            fs.rmSync(lockFile)
+            fs.writeFileSync(lockFile, "")
+            void released.then(() => {
+              othersHold = false
+              fs.rmSync(lockFile)
+            })
+          }
+          return stats
+        }
+        fsp.stat = stat as typeof realStat
+        syncBuiltinESMExports()
+        const heldTogether: Array<boolean> = []
+        const writing = KnownHosts.exclusive(file, async () => {
+          heldTogether.push(othersHold)
+        })
+        await new Promise((resolve) => setTimeout(resolve, 200))
+        expect(heldTogether).toEqual([])
+        release()
+        await writing
+        expect(heldTogether).toEqual([false])
+      } finally {
+        fsp.stat = realStat
+        syncBuiltinESMExports()
         fs.rmSync(dir, { recursive: true, force: true })
       }
     })

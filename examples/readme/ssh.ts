@@ -25,8 +25,11 @@ export const explicit = Fleet.layer("http://127.0.0.1:49153", {
 })
 
 // Advanced: an SSH connection you configured and own (python-fleet's ssh_raw_transport). connectClient connects it
-// and waits for its "ready"; the library opens channels on it and never closes it.
+// and waits for its "ready"; the library opens channels on it and never closes it. While the layer is open, an
+// "error" of the client (a reset connection) fails the requests in flight; after it, the client is yours alone and
+// needs a listener of its own, or ssh2 throws the error as an uncaught exception.
 const ssh = new Client()
+ssh.on("error", (error) => console.error(`ssh: ${error.message}`))
 export const own = Layer.unwrap(
   Effect.as(
     SshConnection.connectClient(ssh, {

@@ -5,13 +5,23 @@ import * as Effect from "effect/Effect"
 import { ValueError } from "../../FleetError.ts"
 import { redactUrl } from "../client/redact.ts"
 
-/** Where the SSH server listens. */
+/**
+ * Where the SSH server listens.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export interface Address {
   readonly host: string
   readonly port: number
 }
 
-/** Splits `host[:port]`, accepting `[ipv6]:port` and a bare IPv6 address; port 22 when none is given. */
+/**
+ * Splits `host[:port]`, accepting `[ipv6]:port` and a bare IPv6 address; port 22 when none is given.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const parse = (tunnel: string): Effect.Effect<Address, ValueError> =>
   Effect.suspend(() => {
     const input = tunnel.trim()
@@ -47,6 +57,11 @@ export const parse = (tunnel: string): Effect.Effect<Address, ValueError> =>
     return Effect.succeed({ host, port: number })
   })
 
-/** `host:port`, with an IPv6 host in brackets, as messages name the server. */
+/**
+ * `host:port`, with an IPv6 host in brackets, as messages name the server.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const display = (address: Address): string =>
   address.host.includes(":") ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`

@@ -9,13 +9,23 @@ import * as path from "node:path"
 import type * as Ssh2 from "ssh2"
 import { ValueError } from "../../FleetError.ts"
 
-/** One method to try, and how messages name it. */
+/**
+ * One method to try, and how messages name it.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export interface Attempt {
   readonly label: string
   readonly method: Ssh2.AnyAuthMethod
 }
 
-/** What the caller gave for authentication. */
+/**
+ * What the caller gave for authentication.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export interface Credentials {
   readonly agent?: string | undefined
   readonly privateKey?: Redacted.Redacted<string | Uint8Array> | undefined
@@ -34,7 +44,12 @@ const readDefaultKeys = Effect.promise(async () => {
   return keys
 })
 
-/** The methods to try, in order; a `ValueError` when the key given cannot be read or there is nothing to try. */
+/**
+ * The methods to try, in order; a `ValueError` when the key given cannot be read or there is nothing to try.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const methods = (
   parseKey: typeof Ssh2.utils.parseKey,
   credentials: Credentials,
@@ -75,7 +90,12 @@ export const methods = (
     return attempts
   })
 
-/** Errors ssh2 reports before it moves on to the next authentication method: failed agents, unusable keys. */
+/**
+ * Errors ssh2 reports before it moves on to the next authentication method: failed agents, unusable keys.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const isNote = (error: Error & { readonly level?: string }): boolean =>
   error.level === "agent" ||
   (error.level === "client-authentication" && error.message !== "All configured authentication methods failed")

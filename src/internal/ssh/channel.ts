@@ -17,6 +17,9 @@ const isSshChannel = (stream: Duplex): stream is Duplex & { close(): void } =>
 /**
  * Closes a stream without an error. ssh2's own `destroy()` on a channel is a graceful close that may wait for the
  * peer, so a channel is sent its SSH close and then destroyed as a plain stream.
+ *
+ * @since 0.2.0
+ * @internal
  */
 export const close = (stream: Duplex): void => {
   if (stream.destroyed) return
@@ -34,6 +37,9 @@ const unheard = new WeakMap<Duplex, Error>()
  * is emitted here, synchronously, before any "close" can reach the reader; then the stream is closed. A stream
  * nobody listens to yet (opened, not yet handed over) keeps the error for `failureOf` instead: emitted, it would be
  * thrown.
+ *
+ * @since 0.2.0
+ * @internal
  */
 export const fail = (stream: Duplex, error: Error): void => {
   if (stream.destroyed) return
@@ -45,6 +51,9 @@ export const fail = (stream: Duplex, error: Error): void => {
 /**
  * Why a stream can no longer be used, asked before handing it to its reader: the error it failed with before
  * anyone listened, or that it closed. `undefined` when it is usable.
+ *
+ * @since 0.2.0
+ * @internal
  */
 export const failureOf = (stream: Duplex): Error | undefined =>
   unheard.get(stream) ?? (stream.destroyed ? new TunnelFailure("The SSH channel closed before it was used") : undefined)
@@ -53,7 +62,12 @@ export const failureOf = (stream: Duplex): Error | undefined =>
 // connection it belongs to.
 const outerOf = new WeakMap<Duplex, Duplex>()
 
-/** Records that `socket` now reads `channel`; call it as soon as the wrapper exists, before any await. */
+/**
+ * Records that `socket` now reads `channel`; call it as soon as the wrapper exists, before any await.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const wrap = (channel: Duplex, socket: Duplex): void => {
   outerOf.set(channel, socket)
 }
@@ -61,6 +75,9 @@ export const wrap = (channel: Duplex, socket: Duplex): void => {
 /**
  * The open channels of one SSH connection, so that requests in flight fail with a `TunnelFailure` when the
  * connection drops instead of waiting on, or misreading, a half-closed channel.
+ *
+ * @since 0.2.0
+ * @internal
  */
 export class ChannelSet {
   private readonly open = new Set<Duplex>()
@@ -88,6 +105,9 @@ export class ChannelSet {
 /**
  * Opens a channel with one of ssh2's channel requests. ssh2 cannot take a request back, so a channel granted after
  * the caller gave up is closed on arrival.
+ *
+ * @since 0.2.0
+ * @internal
  */
 export const request = (
   target: string,
@@ -115,10 +135,20 @@ export const request = (
     })
   })
 
-/** A `direct-tcpip` channel to `host:port` as seen from the SSH server. */
+/**
+ * A `direct-tcpip` channel to `host:port` as seen from the SSH server.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const forwardTcp = (client: Ssh2.Client, host: string, port: number) =>
   request(`${host}:${port}`, (done) => client.forwardOut("127.0.0.1", 0, host, port, done))
 
-/** OpenSSH's `direct-streamlocal@openssh.com` channel to a unix socket on the SSH server. */
+/**
+ * OpenSSH's `direct-streamlocal@openssh.com` channel to a unix socket on the SSH server.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const forwardStreamLocal = (client: Ssh2.Client, socketPath: string) =>
   request(socketPath, (done) => client.openssh_forwardOutStreamLocal(socketPath, done))

@@ -13,7 +13,12 @@ import * as HostKey from "./hostKey.ts"
 import * as KnownHosts from "./knownHosts.ts"
 import { TunnelFailure } from "./tunnelFailure.ts"
 
-/** Everything an attempt needs, settled once when the connection is configured. */
+/**
+ * Everything an attempt needs, settled once when the connection is configured.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export interface Settings {
   readonly address: Address
   readonly username: string
@@ -29,7 +34,12 @@ export interface Settings {
 // OpenSSH's ServerAliveCountMax: a few lost replies are a dead peer, one may be a slow one.
 const keepaliveCountMax = 3
 
-/** ssh2 runs keepalives on setInterval, which reads anything past 2^31 - 1 ms as 1 ms. */
+/**
+ * ssh2 runs keepalives on setInterval, which reads anything past 2^31 - 1 ms as 1 ms.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const keepaliveMillis = (input: Duration.Input | undefined): number => {
   const ms = Duration.toMillis(input ?? Duration.seconds(15))
   return Number.isFinite(ms) && ms > 0 ? Math.min(Math.max(1, Math.round(ms)), 2 ** 31 - 1) : 0
@@ -39,7 +49,13 @@ const readKnown = (settings: Settings): Effect.Effect<HostKey.Known, TunnelFailu
   Effect.gen(function* () {
     const file = settings.knownHostsFile
     if (settings.policy === false) return { file, entries: [] }
-    const text = yield* Effect.promise(() => KnownHosts.readFile(file))
+    const text = yield* Effect.tryPromise({
+      try: () => KnownHosts.readFile(file),
+      catch: (cause) =>
+        new TunnelFailure(`Unable to connect via ssh: ${cause instanceof Error ? cause.message : String(cause)}`, {
+          cause
+        })
+    })
     if (text === undefined && settings.policy === true)
       return yield* Effect.fail(new TunnelFailure(HostKey.missingFile(file)))
     return { file, entries: KnownHosts.parse(text ?? "") }
@@ -51,10 +67,18 @@ const resolve = (host: string): Effect.Effect<string, TunnelFailure> =>
     catch: (cause) => new TunnelFailure(`${host} could not be resolved.`, { cause })
   }).pipe(Effect.map((found) => found.address))
 
-const tcpConnect = (address: Address, ip: string): Effect.Effect<net.Socket, TunnelFailure> =>
+// Listens on a connected socket until ssh2 takes it over, so that a reset in between is not thrown.
+const beforeHandshake = () => {}
+
+const tcpConnect = (
+  address: Address,
+  ip: string,
+  opened: (socket: net.Socket) => void
+): Effect.Effect<net.Socket, TunnelFailure> =>
   Effect.callback((resume) => {
     // Small HTTP requests in SSH packets meet Nagle's algorithm and the peer's delayed ACK: 40 ms per request.
     const socket = net.connect({ host: ip, port: address.port, noDelay: true })
+    opened(socket)
     const onError = (error: Error) =>
       resume(
         Effect.fail(new TunnelFailure(`Unable to connect to ${display(address)}: ${error.message}`, { cause: error }))
@@ -62,6 +86,7 @@ const tcpConnect = (address: Address, ip: string): Effect.Effect<net.Socket, Tun
     socket.once("error", onError)
     socket.once("connect", () => {
       socket.off("error", onError)
+      socket.on("error", beforeHandshake)
       resume(Effect.succeed(socket))
     })
     return Effect.sync(() => socket.destroy())
@@ -84,10 +109,12 @@ const handshake = (
   socket: net.Socket,
   settings: Settings,
   known: HostKey.Known,
-  host: KnownHosts.Host
+  host: KnownHosts.Host,
+  opened: (client: Ssh2.Client) => void = () => {}
 ): Effect.Effect<Ssh2.Client, TunnelFailure> =>
   Effect.callback((resume) => {
     const client = new Client()
+    opened(client)
     const notes: Array<string> = []
     // Set by the host key check, which ssh2 only reports afterwards as a bare "verification failed".
     let refusal: string | undefined
@@ -153,6 +180,7 @@ const handshake = (
       keepaliveCountMax,
       algorithms: { serverHostKey: HostKey.preferredAlgorithms(known, host) }
     })
+    socket.off("error", beforeHandshake)
     return Effect.sync(() => {
       settled = true
       client.destroy()
@@ -160,22 +188,46 @@ const handshake = (
     })
   })
 
-/** Connects once. Every failure is a `TunnelFailure` carrying python-fleet's message. */
-export const connect = (Client: typeof Ssh2.Client, settings: Settings): Effect.Effect<Ssh2.Client, TunnelFailure> =>
+/**
+ * Connects once. Every failure is a `TunnelFailure` carrying python-fleet's message. `opened` is told of the client
+ * as soon as it exists, so that a caller interrupted after this succeeded, before it took the client, can end it.
+ *
+ * @since 0.2.0
+ * @internal
+ */
+export const connect = (
+  Client: typeof Ssh2.Client,
+  settings: Settings,
+  opened: (client: Ssh2.Client) => void = () => {}
+): Effect.Effect<Ssh2.Client, TunnelFailure> =>
   Effect.suspend(() => {
     const { address } = settings
     // Which step the timeout cut short decides its message, as in python-fleet.
     let phase: "address" | "ssh" = "address"
+    // Known from the moment they exist rather than from when they are handed back: an interruption between the
+    // two (the fiber may yield anywhere) would otherwise leave an open socket, or client, that nobody holds.
+    let socket: net.Socket | undefined
+    let client: Ssh2.Client | undefined
     const attempt = Effect.gen(function* () {
       const known = yield* readKnown(settings)
       const ip = yield* resolve(address.host)
-      const socket = yield* tcpConnect(address, ip)
+      const connected = yield* tcpConnect(address, ip, (opening) => {
+        socket = opening
+      })
       phase = "ssh"
       const host = { host: address.host, ip, port: address.port }
-      return yield* handshake(Client, socket, settings, known, host).pipe(
-        Effect.onError(() => Effect.sync(() => socket.destroy()))
+      return yield* handshake(Client, connected, settings, known, host, (made) => {
+        client = made
+        opened(made)
+      })
+    }).pipe(
+      Effect.onError(() =>
+        Effect.sync(() => {
+          client?.destroy()
+          socket?.destroy()
+        })
       )
-    })
+    )
     if (!Number.isFinite(settings.timeoutMs)) return attempt
     return attempt.pipe(
       Effect.timeoutOrElse({
@@ -198,6 +250,9 @@ export const connect = (Client: typeof Ssh2.Client, settings: Settings): Effect.
  * Connects over a stream that is already open to the SSH server (a channel through another SSH connection, for a
  * machine reached through a tunnel host): the same known_hosts check and authentication as {@link connect}, bounded
  * by the same timeout. `address` names the server for the host key check.
+ *
+ * @since 0.2.0
+ * @internal
  */
 export const connectOver = (
   Client: typeof Ssh2.Client,

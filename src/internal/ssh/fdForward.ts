@@ -9,7 +9,12 @@ import { TunnelFailure } from "./tunnelFailure.ts"
 
 const shellQuote = (word: string) => (/^[A-Za-z0-9_./@%+=:,-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`)
 
-/** The command as messages name it. */
+/**
+ * The command as messages name it.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const describe = (socketPath: string): string => `fleetctl fd-forward ${socketPath}`
 
 /**
@@ -56,7 +61,12 @@ const watchExit = (channel: Ssh2.ClientChannel, failure: (code: number | null, s
   })
 }
 
-/** Runs `fleetctl fd-forward` on the tunnel host; a non-zero exit fails the channel with fleetctl's stderr. */
+/**
+ * Runs `fleetctl fd-forward` on the tunnel host; a non-zero exit fails the channel with fleetctl's stderr.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const open = (client: Ssh2.Client, socketPath: string): Effect.Effect<Ssh2.ClientChannel, TunnelFailure> => {
   const target = describe(socketPath)
   return Channel.request(target, (done) =>

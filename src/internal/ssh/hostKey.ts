@@ -8,16 +8,29 @@ import * as KnownHosts from "./knownHosts.ts"
 /**
  * `true`: only listed hosts with a matching key. `"accept-new"`: unknown hosts are recorded and accepted, changed
  * keys refused. `false`: any key, the file neither read nor written.
+ *
+ * @since 0.2.0
+ * @internal
  */
 export type Policy = boolean | "accept-new"
 
-/** The known_hosts file as read for one connection attempt. */
+/**
+ * The known_hosts file as read for one connection attempt.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export interface Known {
   readonly file: string
   readonly entries: ReadonlyArray<KnownHosts.Entry>
 }
 
-/** What to do with an offered key. `Record`: append `line` to the file, then accept. */
+/**
+ * What to do with an offered key. `Record`: append `line` to the file, then accept.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export type Verdict =
   | { readonly _tag: "Accept" }
   | { readonly _tag: "Record"; readonly line: string }
@@ -25,7 +38,12 @@ export type Verdict =
 
 const accept: Verdict = { _tag: "Accept" }
 
-/** Judges the key a host offered. `host.ip` is the address it resolved to; fleetctl records addresses. */
+/**
+ * Judges the key a host offered. `host.ip` is the address it resolved to; fleetctl records addresses.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const judge = (policy: Policy, known: Known, host: KnownHosts.Host, key: Uint8Array): Verdict => {
   if (policy === false) return accept
   const { file } = known
@@ -62,7 +80,12 @@ export const judge = (policy: Policy, known: Known, host: KnownHosts.Host, key: 
   }
 }
 
-/** python-fleet's message when strict checking has no file to check against. */
+/**
+ * python-fleet's message when strict checking has no file to check against.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const missingFile = (file: string): string =>
   `Strict Host Key Checking is enabled, but hosts file (${file}) does not exist or is unreadable.`
 
@@ -80,7 +103,12 @@ const hostKeyAlgorithms = [
 const algorithmsFor = (keyType: string): ReadonlyArray<string> =>
   keyType === "ssh-rsa" ? ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"] : [keyType]
 
-/** The host key algorithms to offer, those the file lists for the host first. */
+/**
+ * The host key algorithms to offer, those the file lists for the host first.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const preferredAlgorithms = (known: Known, host: KnownHosts.Host): Array<Ssh2.ServerHostKeyAlgorithm> => {
   const first = new Set(KnownHosts.knownKeyTypes(known.entries, host).flatMap(algorithmsFor))
   return [

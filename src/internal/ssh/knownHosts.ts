@@ -8,7 +8,12 @@ import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { setTimeout as sleep } from "node:timers/promises"
 
-/** One usable line of a known_hosts file. */
+/**
+ * One usable line of a known_hosts file.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export interface Entry {
   readonly line: number
   readonly marker: "revoked" | "cert-authority" | undefined
@@ -17,26 +22,46 @@ export interface Entry {
   readonly key: Buffer
 }
 
-/** The host field: either comma-separated patterns or one hashed host. */
+/**
+ * The host field: either comma-separated patterns or one hashed host.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export type HostField =
   | { readonly _tag: "Patterns"; readonly patterns: ReadonlyArray<string> }
   | { readonly _tag: "Hashed"; readonly salt: Buffer; readonly hash: Buffer }
 
-/** A key the file holds for a host. */
+/**
+ * A key the file holds for a host.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export interface KnownKey {
   readonly keyType: string
   readonly fingerprint: string
   readonly line: number
 }
 
-/** The outcome of looking a host's offered key up. */
+/**
+ * The outcome of looking a host's offered key up.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export type Lookup =
   | { readonly _tag: "Match" }
   | { readonly _tag: "Mismatch"; readonly known: ReadonlyArray<KnownKey> }
   | { readonly _tag: "Revoked" }
   | { readonly _tag: "Unknown" }
 
-/** The names a host may be listed under: as the user wrote it and as the address it resolved to. */
+/**
+ * The names a host may be listed under: as the user wrote it and as the address it resolved to.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export interface Host {
   readonly host: string
   readonly ip?: string | undefined
@@ -57,7 +82,12 @@ const parseHostField = (field: string): HostField | undefined => {
   return patterns.length === 0 ? undefined : { _tag: "Patterns", patterns }
 }
 
-/** Parses a known_hosts file, skipping blank lines, comments and lines it cannot use. */
+/**
+ * Parses a known_hosts file, skipping blank lines, comments and lines it cannot use.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const parse = (text: string): ReadonlyArray<Entry> => {
   const entries: Array<Entry> = []
   const lines = text.split(/\r?\n/)
@@ -81,7 +111,12 @@ export const parse = (text: string): ReadonlyArray<Entry> => {
   return entries
 }
 
-/** OpenSSH's wildcard match: `*` any run of characters, `?` exactly one. */
+/**
+ * OpenSSH's wildcard match: `*` any run of characters, `?` exactly one.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const matchPattern = (text: string, pattern: string): boolean => {
   let t = 0
   let p = 0
@@ -106,7 +141,12 @@ export const matchPattern = (text: string, pattern: string): boolean => {
   return p === pattern.length
 }
 
-/** The name a host is listed under: bare for port 22, `[host]:port` otherwise. */
+/**
+ * The name a host is listed under: bare for port 22, `[host]:port` otherwise.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const hostName = (host: string, port: number): string => (port === 22 ? host : `[${host}]:${port}`)
 
 const matchesName = (hosts: HostField, name: string): boolean => {
@@ -129,7 +169,12 @@ const matchesName = (hosts: HostField, name: string): boolean => {
   return matched
 }
 
-/** Whether an entry's host field names the host, under its given name or its address. */
+/**
+ * Whether an entry's host field names the host, under its given name or its address.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const matchesHost = (entry: Entry, host: Host): boolean =>
   names(host).some((name) => matchesName(entry.hosts, name))
 
@@ -139,7 +184,12 @@ const names = (host: Host): ReadonlyArray<string> => {
   return [given, hostName(host.ip, host.port)]
 }
 
-/** The key type written at the start of an SSH public key blob. */
+/**
+ * The key type written at the start of an SSH public key blob.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const keyTypeOf = (blob: Uint8Array): string => {
   const buffer = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength)
   if (buffer.length < 4) return "unknown"
@@ -147,11 +197,21 @@ export const keyTypeOf = (blob: Uint8Array): string => {
   return buffer.length < 4 + length ? "unknown" : buffer.subarray(4, 4 + length).toString("latin1")
 }
 
-/** OpenSSH's SHA256 fingerprint: `SHA256:` and the unpadded base64 of the key blob's digest. */
+/**
+ * OpenSSH's SHA256 fingerprint: `SHA256:` and the unpadded base64 of the key blob's digest.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const fingerprint = (blob: Uint8Array): string =>
   `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`
 
-/** Looks the offered key up for the host: a revoked key is refused even when another line lists it as known. */
+/**
+ * Looks the offered key up for the host: a revoked key is refused even when another line lists it as known.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const lookup = (entries: ReadonlyArray<Entry>, host: Host, blob: Uint8Array): Lookup => {
   const offered = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength)
   const known: Array<KnownKey> = []
@@ -170,7 +230,12 @@ export const lookup = (entries: ReadonlyArray<Entry>, host: Host, blob: Uint8Arr
   return known.length > 0 ? { _tag: "Mismatch", known } : { _tag: "Unknown" }
 }
 
-/** The key types the file lists for a host, so the handshake can ask the server for a key that can be checked. */
+/**
+ * The key types the file lists for a host, so the handshake can ask the server for a key that can be checked.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const knownKeyTypes = (entries: ReadonlyArray<Entry>, host: Host): ReadonlyArray<string> => {
   const types = new Set<string>()
   for (const entry of entries) {
@@ -179,22 +244,53 @@ export const knownKeyTypes = (entries: ReadonlyArray<Entry>, host: Host): Readon
   return [...types]
 }
 
-/** A line in fleetctl's format: the resolved address (bracketed with the port when it is not 22), type, key. */
+/**
+ * A line in fleetctl's format: the resolved address (bracketed with the port when it is not 22), type, key.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const formatLine = (ip: string, port: number, blob: Uint8Array): string =>
   `${hostName(ip, port)} ${keyTypeOf(blob)} ${Buffer.from(blob).toString("base64")}\n`
 
-/** Reads a known_hosts file; `undefined` when it does not exist or cannot be read. */
+/**
+ * Reads a known_hosts file; `undefined` only when it does not exist. Any other failure (a folder in its place, no
+ * permission) rejects with a `KnownHostsUnreadable`: read as empty, accept-new would append a host already listed.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const readFile = async (file: string): Promise<string | undefined> => {
   try {
     return await fs.readFile(file, "utf8")
-  } catch {
-    return undefined
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined
+    throw new KnownHostsUnreadable(file, error)
+  }
+}
+
+/**
+ * A known_hosts file that exists but cannot be read.
+ *
+ * @since 0.2.0
+ * @internal
+ */
+export class KnownHostsUnreadable extends Error {
+  readonly file: string
+  constructor(file: string, cause: unknown) {
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code
+    super(`the hosts file ${file} cannot be read${code === undefined ? "" : ` (${code})`}`, { cause })
+    this.name = "KnownHostsUnreadable"
+    this.file = file
   }
 }
 
 /**
  * Appends a line as fleetctl does: missing folders created 0700, a missing file created 0644, existing content
  * never rewritten.
+ *
+ * @since 0.2.0
+ * @internal
  */
 export const appendLine = async (file: string, line: string): Promise<void> => {
   await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 })
@@ -234,6 +330,36 @@ const inTurn = <A>(key: string, task: () => Promise<A>): Promise<A> => {
 const staleLockMs = 10_000
 const lockWaitMs = 10_000
 
+const ageOf = (file: string): Promise<number> =>
+  fs.stat(file).then(
+    (stat) => Date.now() - stat.mtimeMs,
+    () => 0
+  )
+
+/**
+ * Removes a stale lock so that the next exclusive create can take it; `false` when another writer is doing so.
+ * Two writers may find the lock stale at once, and a plain unlink by the second would delete the lock the first had
+ * just created: so the stale lock is only removed under `<lock>.takeover`, created exclusively, after checking again
+ * that it is still stale. Only a takeover removes another writer's lock, so the check cannot be overtaken.
+ */
+const takeOver = async (lockFile: string): Promise<boolean> => {
+  const guard = `${lockFile}.takeover`
+  try {
+    await (await fs.open(guard, "wx", 0o600)).close()
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error
+    // A takeover lasts a few system calls: one this old was left by a writer that died in the middle of it.
+    if ((await ageOf(guard)) > staleLockMs) await fs.rm(guard, { force: true })
+    return false
+  }
+  try {
+    if ((await ageOf(lockFile)) > staleLockMs) await fs.rm(lockFile, { force: true })
+    return true
+  } finally {
+    await fs.rm(guard, { force: true })
+  }
+}
+
 /** Takes `<file>.lock`; `false` where no lock file can be made (a read-only folder), so writing goes unlocked. */
 const lock = async (file: string): Promise<boolean> => {
   const lockFile = `${file}.lock`
@@ -247,14 +373,7 @@ const lock = async (file: string): Promise<boolean> => {
       if (code === "EACCES" || code === "EPERM" || code === "EROFS") return false
       if (code !== "EEXIST") throw error
     }
-    const age = await fs.stat(lockFile).then(
-      (stat) => Date.now() - stat.mtimeMs,
-      () => 0
-    )
-    if (age > staleLockMs) {
-      await fs.rm(lockFile, { force: true })
-      continue
-    }
+    if ((await ageOf(lockFile)) > staleLockMs && (await takeOver(lockFile))) continue
     if (Date.now() - started > lockWaitMs) throw new Error(`${lockFile} is held by another writer`)
     await sleep(Math.min(50, 2 ** attempt) + Math.random() * 5)
   }
@@ -265,6 +384,9 @@ const lock = async (file: string): Promise<boolean> => {
  * effect-fleet, or anything honouring `<file>.lock`) wait for the lock file, created exclusively. `change` should
  * read the file afresh, so that what another writer just added is seen: the file is only ever appended to, never
  * rewritten, so nothing in it can be lost or truncated.
+ *
+ * @since 0.2.0
+ * @internal
  */
 export const exclusive = <A>(file: string, change: () => Promise<A>): Promise<A> =>
   inTurn(path.resolve(file), async () => {

@@ -13,6 +13,9 @@ import * as Channel from "./channel.ts"
  * Starts TLS over the channel and waits for the handshake. The TLS socket is recorded as the channel's reader as
  * soon as it exists, so that a dropped connection fails it rather than the channel underneath. A refused handshake
  * fails with the TLS error (a certificate problem is not a tunnel problem) and closes the channel.
+ *
+ * @since 0.2.0
+ * @internal
  */
 export const secure = (channel: Duplex, host: string, options: TlsOptions | undefined): Effect.Effect<Duplex, Error> =>
   Effect.callback((resume) => {

@@ -9,13 +9,23 @@ import type * as Ssh2 from "ssh2"
 import { ChannelSet } from "./channel.ts"
 import { TunnelFailure } from "./tunnelFailure.ts"
 
-/** A live connection and the channels opened on it. */
+/**
+ * A live connection and the channels opened on it.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export interface Connection {
   readonly client: Ssh2.Client
   readonly channels: ChannelSet
 }
 
-/** The connection as a cached Effect, reset when the connection drops so that the next `get` connects again. */
+/**
+ * The connection as a cached Effect, reset when the connection drops so that the next `get` connects again.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export interface Tunnel {
   /** The live connection, connecting first when there is none; concurrent callers share one attempt. */
   readonly get: Effect.Effect<Connection, TunnelFailure>
@@ -37,10 +47,16 @@ const end = (client: Ssh2.Client): Effect.Effect<void> =>
     client.end()
   })
 
-/** `name` is the server as messages name it; `connect` is one attempt. */
+/**
+ * `name` is the server as messages name it; `connect` is one attempt, which tells `opened` of its client as soon as
+ * the client exists (see `Connect.connect`).
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const make = (
   name: string,
-  connect: Effect.Effect<Ssh2.Client, TunnelFailure>
+  connect: (opened: (client: Ssh2.Client) => void) => Effect.Effect<Ssh2.Client, TunnelFailure>
 ): Effect.Effect<Tunnel, never, Scope.Scope> =>
   Effect.gen(function* () {
     const lock = yield* Semaphore.make(1)
@@ -64,9 +80,22 @@ export const make = (
     const connectOnce = Effect.suspend(() => {
       if (closed) return isClosed
       if (current !== undefined) return Effect.succeed(current)
-      return Effect.flatMap(connect, (client) =>
-        // The scope closed while connecting: nobody will release this connection but us.
-        closed ? Effect.andThen(end(client), isClosed) : Effect.succeed(attach(client))
+      // The client from the moment it exists: interrupted after `connect` succeeded and before `attach`, nothing
+      // else holds it (the fiber may yield in between), so it is ended here.
+      let made: Ssh2.Client | undefined
+      return Effect.flatMap(
+        connect((client) => {
+          made = client
+        }),
+        (client) =>
+          // The scope closed while connecting: nobody will release this connection but us.
+          closed ? Effect.andThen(end(client), isClosed) : Effect.succeed(attach(client))
+      ).pipe(
+        Effect.onInterrupt(() =>
+          Effect.sync(() => {
+            if (made !== undefined && current?.client !== made) made.destroy()
+          })
+        )
       )
     })
     const get = Effect.suspend(() => {
