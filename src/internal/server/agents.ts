@@ -9,7 +9,8 @@
  * and the agents catch up on what fell due in between, in order: machines expiring, the engine's periodic passes,
  * the agents' own reconciles and republishes, units finishing their start. Changes to units act at once, as fleet's
  * etcd watches make them. As in fleet, unloading a unit erases its states on every machine (`RemoveUnitState`); the
- * agents still holding it publish theirs again on their next republish.
+ * agents still holding it publish theirs again on their next republish. What each agent holds, its heartbeats and
+ * what it published are kept by `holdings.ts`; this module decides when they act.
  *
  * @since 0.2.0
  * @internal
@@ -18,7 +19,8 @@ import type { Agents as AgentMode } from "../../FleetControl.ts"
 import type { DesiredState } from "../../Unit.ts"
 import * as Engine from "./engine.ts"
 import * as XFleet from "../xfleet.ts"
-import type { MachineRecord, StateRecord, Storage, StoredUnit } from "./storage.ts"
+import { type Held, Holdings } from "./holdings.ts"
+import type { MachineRecord, Storage, StoredUnit } from "./storage.ts"
 
 /**
  * The timing knobs, in milliseconds.
@@ -90,11 +92,6 @@ export interface Agents {
   readonly reset: () => void
 }
 
-interface Held {
-  readonly hash: string
-  readonly state: "loaded" | "launched"
-}
-
 interface Starting {
   readonly name: string
   readonly machineID: string
@@ -116,10 +113,8 @@ export const simulated = (
 ): Agents => {
   let mode = initial
   let time = origin
-  // What each agent has loaded (its own cache: fleet's agent trusts it, so a unit that died is not restarted).
-  const held = new Map<string, Map<string, Held>>()
-  // The launched heartbeat: unit name to the machine whose agent started it.
-  const heartbeats = new Map<string, string>()
+  // What each agent holds, its heartbeats and what it last published.
+  const holdings = new Holdings(storage)
   // Machines that stopped heartbeating, to the time their presence expires.
   const down = new Map<string, number>()
   // Machines whose presence expired, remembered so they can come back as they were.
@@ -127,9 +122,6 @@ export const simulated = (
   let starting: Array<Starting> = []
   let passDue: number | undefined
   let agentsDue: number | undefined
-  // What each agent last published for the units it holds (its view of systemd), by machine then unit: what it
-  // publishes again on its next republish after fleet's RemoveUnitState erased it.
-  const published = new Map<string, Map<string, StateRecord>>()
   let republishDue: number | undefined
   // fleet's UnitStatePublisher republishes every TTL×4/5 (TTL/2 for a TTL of 10 s or less).
   const republishPeriod = timing.machineTtl <= 10_000 ? timing.machineTtl / 2 : (timing.machineTtl * 4) / 5
@@ -173,71 +165,28 @@ export const simulated = (
     return { units: after, wrote }
   }
 
-  const publish = (name: string, machineID: string, hash: string, active: string, sub: string): void => {
-    const state: StateRecord = {
-      name,
-      hash,
-      machineID,
-      systemdLoadState: "loaded",
-      systemdActiveState: active,
-      systemdSubState: sub
-    }
-    let mine = published.get(machineID)
-    if (mine === undefined) {
-      mine = new Map()
-      published.set(machineID, mine)
-    }
-    mine.set(name, state)
-    storage.putState(state)
-  }
-
-  const dropHeartbeat = (name: string, machineID: string): void => {
-    if (heartbeats.get(name) === machineID) heartbeats.delete(name)
-  }
-
   const unload = (cache: Map<string, Held>, name: string, machineID: string): void => {
-    dropHeartbeat(name, machineID)
-    cache.delete(name)
-    published.get(machineID)?.delete(name)
-    // fleet's RemoveUnitState deletes the unit's states on every machine; the other agents that hold it publish
-    // theirs again on their next republish.
-    let others = false
-    for (const state of storage.statesOf(name)) {
-      storage.deleteState(name, state.machineID)
-      if (state.machineID !== undefined && published.get(state.machineID)?.has(name) === true) others = true
-    }
-    if (others) {
-      const at = nextTick(time, republishPeriod)
-      if (republishDue === undefined || at < republishDue) republishDue = at
-    }
-  }
-
-  const republish = (): void => {
-    for (const [machineID, mine] of published) {
-      if (down.has(machineID)) continue
-      for (const state of mine.values()) storage.putState(state)
-    }
+    // The other agents that hold it publish their states again on their next republish.
+    if (!holdings.unload(cache, name, machineID)) return
+    const at = nextTick(time, republishPeriod)
+    if (republishDue === undefined || at < republishDue) republishDue = at
   }
 
   const start = (cache: Map<string, Held>, name: string, machineID: string, hash: string, global: boolean): void => {
     // fleet sets the heartbeat before asking systemd; a global unit's heartbeat is never read, so it is not kept.
-    if (!global) heartbeats.set(name, machineID)
+    if (!global) holdings.beat(name, machineID)
     cache.set(name, { hash, state: "launched" })
     if (timing.unitStartTime <= 0) {
-      publish(name, machineID, hash, "active", "running")
+      holdings.publish(name, machineID, hash, "active", "running")
       return
     }
-    publish(name, machineID, hash, "activating", "start")
+    holdings.publish(name, machineID, hash, "activating", "start")
     starting.push({ name, machineID, hash, due: time + timing.unitStartTime })
   }
 
   /** One agent's reconcile, first half: what it holds and should not (or holds in an old version), unloaded. */
   const unloadStale = (machine: Engine.EngineMachine, units: ReadonlyArray<Engine.EngineUnit>) => {
-    let cache = held.get(machine.id)
-    if (cache === undefined) {
-      cache = new Map()
-      held.set(machine.id, cache)
-    }
+    const cache = holdings.cacheOf(machine.id)
     const desired = new Map<string, DesiredState>()
     for (const unit of Engine.agentUnits(machine, units)) desired.set(unit.name, unit.desiredState)
     for (const [name] of cache) {
@@ -260,14 +209,14 @@ export const simulated = (
       const current = cache.get(name)
       if (current === undefined) {
         cache.set(name, { hash: unit.hash, state: "loaded" })
-        publish(name, machine.id, unit.hash, "inactive", "dead")
+        holdings.publish(name, machine.id, unit.hash, "inactive", "dead")
       }
       const global = requirementsOf(unit).global
       if (state === "launched" && current?.state !== "launched") start(cache, name, machine.id, unit.hash, global)
       if (state === "loaded" && current?.state === "launched") {
-        dropHeartbeat(name, machine.id)
+        holdings.dropHeartbeat(name, machine.id)
         cache.set(name, { hash: unit.hash, state: "loaded" })
-        publish(name, machine.id, unit.hash, "inactive", "dead")
+        holdings.publish(name, machine.id, unit.hash, "inactive", "dead")
       }
     }
   }
@@ -325,11 +274,7 @@ export const simulated = (
     if (machine === undefined) return
     gone.set(id, machine)
     storage.deleteMachine(id)
-    // Its agent is dead: what it published expires with it.
-    for (const state of storage.listStates({ machineID: id })) storage.deleteState(state.name, id)
-    for (const [name, machineID] of heartbeats) if (machineID === id) heartbeats.delete(name)
-    held.delete(id)
-    published.delete(id)
+    holdings.forget(id)
     starting = starting.filter((entry) => entry.machineID !== id)
     engineNotices()
   }
@@ -349,7 +294,7 @@ export const simulated = (
       for (const entry of finished) {
         const state = storage.getState(entry.name, entry.machineID)
         if (state?.systemdActiveState === "activating" && state.hash === entry.hash) {
-          publish(entry.name, entry.machineID, entry.hash, "active", "running")
+          holdings.publish(entry.name, entry.machineID, entry.hash, "active", "running")
         }
       }
       if (passDue !== undefined && passDue <= time) {
@@ -362,7 +307,7 @@ export const simulated = (
       }
       if (republishDue !== undefined && republishDue <= time) {
         republishDue = undefined
-        republish()
+        holdings.republish((machineID) => down.has(machineID))
       }
     }
     time = Math.max(time, now)
@@ -373,19 +318,9 @@ export const simulated = (
       const unit = storage.getUnit(name)
       if (unit === undefined || unit.machineID === undefined || unit.desiredState === "inactive") continue
       if (storage.getState(name, unit.machineID) === undefined) continue
-      let cache = held.get(unit.machineID)
-      if (cache === undefined) {
-        cache = new Map()
-        held.set(unit.machineID, cache)
-      }
-      cache.set(name, { hash: unit.hash, state: unit.desiredState })
-      if (unit.desiredState === "launched") heartbeats.set(name, unit.machineID)
-      let mine = published.get(unit.machineID)
-      if (mine === undefined) {
-        mine = new Map()
-        published.set(unit.machineID, mine)
-      }
-      mine.set(name, storage.getState(name, unit.machineID)!)
+      holdings.cacheOf(unit.machineID).set(name, { hash: unit.hash, state: unit.desiredState })
+      if (unit.desiredState === "launched") holdings.beat(name, unit.machineID)
+      holdings.remember(name, unit.machineID, storage.getState(name, unit.machineID)!)
     }
     act()
   }
@@ -397,10 +332,10 @@ export const simulated = (
     if (where === undefined) return `unit ${name} runs on no machine; name one`
     const state = storage.getState(name, where)
     const running = state?.systemdActiveState === "active" || state?.systemdActiveState === "activating"
-    if (held.get(where)?.get(name)?.state !== "launched" || !running) return `unit ${name} is not running on ${where}`
+    if (holdings.heldBy(where, name)?.state !== "launched" || !running) return `unit ${name} is not running on ${where}`
     starting = starting.filter((entry) => entry.name !== name || entry.machineID !== where)
-    if (outcome === "failed") publish(name, where, state!.hash ?? unit.hash, "failed", "failed")
-    else publish(name, where, state!.hash ?? unit.hash, "inactive", "dead")
+    if (outcome === "failed") holdings.publish(name, where, state!.hash ?? unit.hash, "failed", "failed")
+    else holdings.publish(name, where, state!.hash ?? unit.hash, "inactive", "dead")
     return undefined
   }
 
@@ -418,7 +353,7 @@ export const simulated = (
     },
     reconcile,
     isRunning: (unit) =>
-      mode === "simulated" && unit.machineID !== undefined && heartbeats.get(unit.name) === unit.machineID,
+      mode === "simulated" && unit.machineID !== undefined && holdings.beatsOn(unit.name, unit.machineID),
     advance,
     machinesChanged: () => {
       engineNotices()
@@ -456,15 +391,13 @@ export const simulated = (
     },
     unitFault,
     reset: () => {
-      held.clear()
-      heartbeats.clear()
+      holdings.clear()
       down.clear()
       gone.clear()
       starting = []
       passDue = undefined
       agentsDue = undefined
       republishDue = undefined
-      published.clear()
       requirements.clear()
     }
   }
