@@ -8,7 +8,8 @@
  * fleetctl's lines and a program can log or ignore them.
  *
  * This module is the public face; the machinery is in `internal/client/units/`: `resolve.ts` (names, unit files,
- * templates), `wait.ts` (fleetctl's waits and `waitAll`), `change.ts` (submit, states, stop, destroy, restart).
+ * templates), `wait.ts` (fleetctl's waits and `waitAll`), `change.ts` (submit, states, stop, destroy, restart),
+ * `model.ts` (the errors, events and options they share).
  *
  * @example
  * ```ts
