@@ -112,9 +112,10 @@ export const hasReached: (target: DesiredState) => (status: UnitStatus) => boole
 /**
  * Waits until a unit reaches a desired state (see {@link hasReached}) or satisfies a predicate, polling every
  * `interval`; the analogue of fleetctl's blocking start and stop. A unit that does not exist does not count as
- * `inactive`: wait for `(status) => status.unit === undefined` to wait for its removal. Transient failures are
- * waited out. Fails with `WaitTimeoutError` (whose message says the last state seen) when `timeout` passes, with
- * `APIError` on a non-transient answer, with `ValueError` for an empty name.
+ * `inactive`: wait for `(status) => status.unit === undefined` to wait for its removal. Transient failures (see
+ * `FleetError.isTransient`) are waited out. Fails with `WaitTimeoutError` (whose message says the last state seen)
+ * when `timeout` passes, at once with `APIError` on a non-transient answer or `TransportError` on a permanent
+ * transport failure (TLS verification, a socket it may not open), with `ValueError` for an empty name.
  *
  * @example
  * ```ts
@@ -134,5 +135,5 @@ export const waitForUnit = (
   name: string,
   target: DesiredState | ((status: UnitStatus) => boolean),
   options: WaitOptions
-): Effect.Effect<UnitStatus, WaitTimeoutError | APIError | ValueError, Fleet.Fleet> =>
+): Effect.Effect<UnitStatus, WaitTimeoutError | APIError | TransportError | ValueError, Fleet.Fleet> =>
   Fleet.Fleet.use((fleet) => internal.waitForUnit(fleet, name, target, options))

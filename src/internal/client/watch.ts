@@ -110,7 +110,7 @@ export const waitForUnit = (
   name: string,
   target: DesiredState | ((status: UnitStatus) => boolean),
   options: WaitOptions
-): Effect.Effect<UnitStatus, WaitTimeoutError | APIError | ValueError> =>
+): Effect.Effect<UnitStatus, WaitTimeoutError | APIError | TransportError | ValueError> =>
   Effect.suspend(() => {
     if (name === "") return Effect.fail(new ValueError({ message: "unit name cannot be empty" }))
     const reached = typeof target === "function" ? target : hasReached(target)
@@ -129,14 +129,16 @@ export const waitForUnit = (
       return { unit, states }
     })
 
-    // A failure that a later poll may not repeat is recorded and waited out, like a state not reached yet.
-    const poll: Effect.Effect<Option.Option<UnitStatus>, APIError | ValueError> = observe.pipe(
+    // A failure that a later poll may not repeat is recorded and waited out, like a state not reached yet; a permanent
+    // one (TLS verification, EACCES, a 4xx) would only repeat until the timeout, so it fails the wait at once.
+    const poll: Effect.Effect<Option.Option<UnitStatus>, APIError | TransportError | ValueError> = observe.pipe(
       Effect.map((status) => {
         lastSeen = describeStatus(status)
         lastFailure = undefined
         return reached(status) ? Option.some(status) : Option.none()
       }),
       Effect.catchTag("TransportError", (error) => {
+        if (!isTransient(error)) return Effect.fail(error)
         lastFailure = error.message
         return Effect.succeed(Option.none<UnitStatus>())
       }),
@@ -147,7 +149,7 @@ export const waitForUnit = (
       })
     )
 
-    const loop: Effect.Effect<UnitStatus, APIError | ValueError> = Effect.flatMap(poll, (found) =>
+    const loop: Effect.Effect<UnitStatus, APIError | TransportError | ValueError> = Effect.flatMap(poll, (found) =>
       Option.isSome(found) ? Effect.succeed(found.value) : Effect.flatMap(Effect.sleep(interval), () => loop)
     )
 
