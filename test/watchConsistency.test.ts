@@ -373,7 +373,9 @@ describe("watchUnitStates across pages while other clients write", () => {
       expect(error).toMatchObject({
         _tag: "TransportError",
         reason: "MalformedResponse",
-        message: 'GET /fleet/v1/state: the next page token "SAME" was already seen in this listing'
+        message:
+          'GET /fleet/v1/state: fleet sent the next-page token "SAME" a second time in one listing (after 1 page);' +
+          " the listing would never end"
       })
       // Three attempts (the first and two retries), each stopped at its second page.
       expect(requests).toBe(6)

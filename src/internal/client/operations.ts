@@ -5,12 +5,13 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import { type APIError, type FleetError, TransportError, ValueError } from "../../FleetError.ts"
+import { type APIError, type FleetError, type TransportError, ValueError } from "../../FleetError.ts"
 import { Machine, type MetadataOp, metadataPatchBody, validateMetadataOp } from "../../Machine.ts"
 import { type DesiredState, type FleetUnit, isDesiredState, Unit } from "../../Unit.ts"
 import { UnitState } from "../../UnitState.ts"
 import { invalidStateMessage } from "../messages.ts"
 import * as Decode from "./decode.ts"
+import { repeatedTokenGuard } from "./paging.ts"
 import * as Request from "./request.ts"
 import type { FleetService, Page, UnitStateFilter } from "./service.ts"
 
@@ -138,23 +139,13 @@ const paginate = <A>(
   fetch: (pageToken: string | undefined) => Effect.Effect<Page<A>, APIError | TransportError>
 ): Stream.Stream<A, APIError | TransportError> =>
   Stream.suspend(() => {
-    const seen = new Set<string>()
+    const repeated = repeatedTokenGuard(label)
     return Stream.paginate(undefined as string | undefined, (token) =>
       Effect.flatMap(fetch(token), (page) => {
         const next = page.nextPageToken
         if (next === undefined) return Effect.succeed([page.items, Option.none()] as const)
-        if (seen.has(next)) {
-          return Effect.fail(
-            new TransportError({
-              reason: "MalformedResponse",
-              message:
-                `${label}: fleet sent the next-page token ${JSON.stringify(next)} a second time in one listing` +
-                ` (after ${seen.size} pages); the listing would never end`
-            })
-          )
-        }
-        seen.add(next)
-        return Effect.succeed([page.items, Option.some(next)] as const)
+        const failure = repeated(next)
+        return failure === undefined ? Effect.succeed([page.items, Option.some(next)] as const) : Effect.fail(failure)
       })
     )
   })
