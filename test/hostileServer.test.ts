@@ -176,6 +176,35 @@ for (const [path, layerOf] of Object.entries(paths)) {
       })
     )
 
+    it.live("a declared length over the bound fails on the headers alone, with no body byte sent", () =>
+      Effect.gen(function* () {
+        const written = { closed: false }
+        const server = yield* rawServer((_, socket) => {
+          socket.on("close", () => {
+            written.closed = true
+          })
+          // the headers, then silence: a client that waited for a first body chunk would wait for its timeout
+          socket.write(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${2 * MiB}\r\n\r\n`)
+        })
+        const error = yield* withFleet(
+          server.url,
+          { timeout: "1 hour", maxResponseBytes: MiB },
+          Effect.gen(function* () {
+            const error = yield* Effect.flip(Fleet.getUnit("big.service"))
+            yield* eventually(
+              Effect.sync(() => written.closed),
+              "the connection to close"
+            )
+            return error
+          })
+        )
+        expect(error).toMatchObject({ _tag: "TransportError", reason: "MalformedResponse" })
+        expect(error.message).toBe(
+          `GET /fleet/v1/units/big.service: the response declares ${2 * MiB} bytes, over maxResponseBytes (${MiB} bytes); the request was aborted`
+        )
+      })
+    )
+
     it.live("bodies within the bound are read whole, with or without a declared length", () =>
       Effect.gen(function* () {
         const value = "v".repeat(900 * 1024)

@@ -71,9 +71,10 @@ const exchangeWith = (
           body
         })
         if (declared !== undefined && declared > maxResponseBytes) {
-          // Pulling at most one chunk, then closing the stream, destroys the body and so aborts the request.
+          // Opening the body stream and closing it unread destroys the body and so aborts the request at once,
+          // without waiting for a first chunk the server may never send (as the dispatcher path does).
           return Effect.andThen(
-            Effect.ignore(Stream.runHead(response.stream)),
+            Effect.scoped(Stream.toPull(response.stream)),
             Effect.fail(tooLarge(maxResponseBytes, declared))
           )
         }
