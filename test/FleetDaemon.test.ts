@@ -260,6 +260,34 @@ describe("spans", () => {
     })
   )
 
+  it.live("createUnit's and setUnitDesiredState's spans describe their PUT, not the GET that follows it", () =>
+    Effect.gen(function* () {
+      const server = yield* FleetServer.make({ port: 0, seed: { machines } })
+      const { spans, tracer } = capture()
+      yield* Effect.gen(function* () {
+        yield* Fleet.createUnit("a.service", sleeper("loaded"))
+        yield* Fleet.setUnitDesiredState("a.service", "inactive")
+      }).pipe(Effect.provide(Fleet.layer(server.url, { probe: false })), Effect.withTracer(tracer))
+      // fleet answers a PUT that creates with 201, one that changes with 204; the GET would have been 200
+      for (const [name, status] of [
+        ["Fleet.createUnit", 201],
+        ["Fleet.setUnitDesiredState", 204]
+      ] as const) {
+        const named = spans.filter((span) => span.name === name)
+        expect(named, name).toHaveLength(1)
+        expect(Object.fromEntries(named[0]!.attributes), name).toMatchObject({
+          "http.request.method": "PUT",
+          "url.path": "/fleet/v1/units/a.service",
+          "http.response.status_code": status,
+          "fleet.retries": 0,
+          "fleet.unit": "a.service"
+        })
+      }
+      // the follow-up GETs made no span of their own
+      expect(spans.map((span) => span.name)).toEqual(["Fleet.createUnit", "Fleet.setUnitDesiredState"])
+    })
+  )
+
   it.live("a request that never gets an answer still names its method and path", () =>
     Effect.gen(function* () {
       const server = yield* rawServer((_, socket) => socket.destroy())

@@ -49,11 +49,13 @@ const span =
 export const make = (pipeline: Request.Pipeline): FleetService => {
   const unitPath = (name: string) => `/fleet/v1/units/${encodeName(name)}`
   // fleet always names the units it sends.
-  const fetchUnit = (name: string) =>
-    pipeline.json(unitDecoder, "GET", unitPath(name)) as Effect.Effect<FleetUnit, APIError | TransportError>
+  const fetchUnit = (name: string, options?: Request.RequestOptions) =>
+    pipeline.json(unitDecoder, "GET", unitPath(name), options) as Effect.Effect<FleetUnit, APIError | TransportError>
+  // The unit as fleet holds it after a PUT: part of the operation, not what its span describes.
+  const refetchUnit = (name: string) => fetchUnit(name, { followUp: true })
 
   const getUnit = (name: string) =>
-    Effect.flatMap(requireName(name), fetchUnit).pipe(span("Fleet.getUnit", { "fleet.unit": name }))
+    Effect.flatMap(requireName(name), (name) => fetchUnit(name)).pipe(span("Fleet.getUnit", { "fleet.unit": name }))
 
   const createUnit = (name: string, unit: Unit) =>
     Effect.flatMap(requireName(name), () =>
@@ -64,7 +66,7 @@ export const make = (pipeline: Request.Pipeline): FleetService => {
             options: unit.options.map(({ name, section, value }) => ({ section, name, value }))
           }
         }),
-        fetchUnit(name)
+        refetchUnit(name)
       )
     ).pipe(span("Fleet.createUnit", { "fleet.unit": name }))
 
@@ -73,7 +75,10 @@ export const make = (pipeline: Request.Pipeline): FleetService => {
       requireName(unit),
       (name): Effect.Effect<FleetUnit, FleetError> =>
         isDesiredState(state)
-          ? Effect.andThen(pipeline.request("PUT", unitPath(name), { body: { desiredState: state } }), fetchUnit(name))
+          ? Effect.andThen(
+              pipeline.request("PUT", unitPath(name), { body: { desiredState: state } }),
+              refetchUnit(name)
+            )
           : Effect.fail(new ValueError({ message: invalidStateMessage }))
     ).pipe(
       span("Fleet.setUnitDesiredState", {

@@ -124,6 +124,11 @@ export interface RequestOptions {
   readonly body?: unknown
   /** DELETE under retry: a 404 after an attempt that may have reached fleet means that attempt did the work. */
   readonly notFoundOnRetryIsSuccess?: boolean
+  /**
+   * A follow-up of the operation's own request (`createUnit`'s GET of the unit it PUT): it leaves the span's
+   * method, path, status and retries to the request that is the operation.
+   */
+  readonly followUp?: boolean
 }
 
 export interface PipelineOptions {
@@ -195,20 +200,29 @@ export const makePipeline = (send: Send, options: PipelineOptions): Pipeline => 
       body: request.body === undefined ? undefined : JSON.stringify(request.body)
     }
     // One annotation per request, when it ends: what it was, how many retries it took, and its status if answered.
+    // A follow-up leaves the span to the operation's own request, so that the span describes the operation.
+    const annotate = (status: number | undefined) =>
+      request.followUp === true
+        ? Effect.void
+        : Effect.annotateCurrentSpan(
+            status === undefined
+              ? { "http.request.method": method, "url.path": path, "fleet.retries": retries }
+              : {
+                  "http.request.method": method,
+                  "url.path": path,
+                  "fleet.retries": retries,
+                  "http.response.status_code": status
+                }
+          )
     return Effect.matchEffect(send(outgoing, timeout), {
       onFailure: ({ cause, detail, reason }) =>
         Effect.andThen(
-          Effect.annotateCurrentSpan({ "http.request.method": method, "url.path": path, "fleet.retries": retries }),
+          annotate(undefined),
           Effect.fail(new TransportError({ reason, message: `${method} ${path}: ${detail}`, cause }))
         ),
       onSuccess: (response): Effect.Effect<Incoming, APIError> =>
         Effect.andThen(
-          Effect.annotateCurrentSpan({
-            "http.request.method": method,
-            "url.path": path,
-            "fleet.retries": retries,
-            "http.response.status_code": response.status
-          }),
+          annotate(response.status),
           response.status < 300
             ? Effect.succeed(response)
             : response.status === 404 && mayHaveLanded && request.notFoundOnRetryIsSuccess === true
