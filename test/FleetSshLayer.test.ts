@@ -2,7 +2,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Redacted, Stream } from "effect"
+import { Effect, Layer, Redacted, Stream, Tracer } from "effect"
 import type { Client } from "ssh2"
 import * as Fleet from "../src/Fleet.ts"
 import { ValueError } from "../src/FleetError.ts"
@@ -95,6 +95,38 @@ describe.each(backends())("Fleet.layer through SSH ($name)", (backend) => {
         Effect.provide(Fleet.layer(`http+unix://${encodeURIComponent(socketPath)}`, { sshClient: client }))
       )
       expect(establishedOn(sshd.port)).toBe(1)
+    }).pipe(Effect.provide(server))
+  )
+
+  it.live("sshClient sends on the dispatcher like every other transport: no HttpClient span under an operation", () =>
+    Effect.gen(function* () {
+      const { Client } = yield* Effect.promise(() => import("ssh2"))
+      const client = new Client()
+      // A connection reset when the test server stops would otherwise be thrown: ssh2 emits it as "error".
+      client.on("error", () => {})
+      yield* Effect.addFinalizer(() => Effect.sync(() => client.end()))
+      yield* SshConnection.connectClient(client, {
+        host: "127.0.0.1",
+        port: sshd.port,
+        username: "root",
+        privateKey: sshd.userPrivateKey
+      })
+      const spans: Array<Tracer.NativeSpan> = []
+      const tracer = Tracer.make({
+        span(options) {
+          const span = new Tracer.NativeSpan(options)
+          spans.push(span)
+          return span
+        }
+      })
+      yield* Fleet.getUnit("nothing.service").pipe(
+        Effect.flip,
+        Effect.provide(Fleet.layer(`unix://${socketPath}`, { sshClient: client, probe: false })),
+        Effect.withTracer(tracer)
+      )
+      // an HttpClient (the deprecated FleetSsh.layerClient's) would have added a client span per request
+      expect(spans.map((span) => `${span.name} ${span.kind}`)).toEqual(["Fleet.getUnit internal"])
+      expect(Object.fromEntries(spans[0]!.attributes)).toMatchObject({ "http.response.status_code": 404 })
     }).pipe(Effect.provide(server))
   )
 

@@ -1,7 +1,8 @@
 /**
- * From an endpoint to the transport under the client: the `HttpClient` layer for TCP, HTTPS, a unix socket or an SSH
- * tunnel, and fleetctl's variables merged into layer options. The transports' modules (platform-node's undici client,
- * `FleetSsh` and ssh2) are imported when a layer is built, so that importing `Fleet` loads none of them.
+ * From an endpoint to the transport under the client: the `Transport` (an undici dispatcher the pipeline sends on)
+ * for TCP, HTTPS, a unix socket, an SSH tunnel or an SSH connection the caller owns, and fleetctl's variables merged
+ * into layer options. The transports' modules (undici, `FleetSsh`, `SshConnection` and ssh2) are imported when a
+ * layer is built, so that importing `Fleet` loads none of them; see `lazy.ts` for why a failed import is a defect.
  */
 import type * as Undici from "@effect/platform-node/Undici"
 import type * as Config from "effect/Config"
@@ -72,9 +73,9 @@ const tlsOf = (options: TlsOptions): TlsOptions => ({
 })
 
 /**
- * How the client of `Fleet.layer` sends: given `maxResponseBytes`, the `Send` of its transport. Over TCP, HTTPS, a
- * unix socket or an SSH tunnel that is the transport's undici dispatcher itself; over an SSH connection the caller
- * owns, the `HttpClient` `FleetSsh` builds on it.
+ * How the client of `Fleet.layer` sends: given `maxResponseBytes`, the `Send` of its transport, which is always an
+ * undici dispatcher (TCP, HTTPS, a unix socket, an SSH tunnel or an SSH connection the caller owns), never an
+ * `HttpClient`.
  */
 export class Transport extends Context.Service<Transport, { readonly send: (maxResponseBytes: number) => Send.Send }>()(
   "effect-fleet/internal/client/Transport"
@@ -94,16 +95,19 @@ export const transport = (endpoint: Endpoint.Endpoint, options: LayerOptions): L
     return Layer.effect(
       Transport,
       Effect.gen(function* () {
-        const FleetSsh = yield* Lazy.fleetSsh
-        const layer = FleetSsh.layerClient(sshClient, {
+        const [FleetSsh, SshConnection, NodeHttpClient] = yield* Effect.all([
+          Lazy.fleetSsh,
+          Lazy.sshConnection,
+          Lazy.nodeHttpClient
+        ])
+        // The same dispatcher as a tunnel's, over the caller's connection (which its layer never closes).
+        const layer = FleetSsh.layerDispatcherNoConnection({
           ...pool,
           endpoint,
           tls: tlsOf(options),
           ...(options.ssh?.unixSocketMethod !== undefined ? { unixSocketMethod: options.ssh.unixSocketMethod } : {})
-        })
-        const { HttpClient, sendWith } = yield* Lazy.overHttpClient
-        const client = Context.get(yield* Layer.build(layer), HttpClient)
-        return Transport.of({ send: (maxResponseBytes) => sendWith(client, maxResponseBytes) })
+        }).pipe(Layer.provide(SshConnection.layerFromClient(sshClient)))
+        return onDispatcher(Context.get(yield* Layer.build(layer), NodeHttpClient.Dispatcher))
       })
     )
   }
