@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, Queue, Schedule, Stream, Tracer } from "effect"
+import { Duration, Effect, Fiber, Layer, Queue, Schedule, Stream, Tracer } from "effect"
 import { TestClock } from "effect/testing"
 import * as Fleet from "../src/Fleet.ts"
 import * as FleetWatch from "../src/FleetWatch.ts"
@@ -285,6 +285,20 @@ describe("spans", () => {
       }
       // the follow-up GETs made no span of their own
       expect(spans.map((span) => span.name)).toEqual(["Fleet.createUnit", "Fleet.setUnitDesiredState"])
+    })
+  )
+
+  it.live("the discovery probe goes through the pipeline without annotating the span the layer is built in", () =>
+    Effect.gen(function* () {
+      const server = yield* FleetServer.make({ port: 0 })
+      const { spans, tracer } = capture()
+      yield* Effect.scoped(Layer.build(Fleet.layer(server.url))).pipe(
+        Effect.withSpan("build"),
+        Effect.withTracer(tracer)
+      )
+      expect(yield* server.control.requests).toMatchObject([{ method: "GET", url: "/fleet/v1/discovery", status: 200 }])
+      expect(spans.map((span) => span.name)).toEqual(["build"])
+      expect(Object.fromEntries(spans[0]!.attributes)).toEqual({})
     })
   )
 

@@ -52,7 +52,7 @@ export const make = (pipeline: Request.Pipeline): FleetService => {
   const fetchUnit = (name: string, options?: Request.RequestOptions) =>
     pipeline.json(unitDecoder, "GET", unitPath(name), options) as Effect.Effect<FleetUnit, APIError | TransportError>
   // The unit as fleet holds it after a PUT: part of the operation, not what its span describes.
-  const refetchUnit = (name: string) => fetchUnit(name, { followUp: true })
+  const refetchUnit = (name: string) => fetchUnit(name, { annotate: false })
 
   const getUnit = (name: string) =>
     Effect.flatMap(requireName(name), (name) => fetchUnit(name)).pipe(span("Fleet.getUnit", { "fleet.unit": name }))

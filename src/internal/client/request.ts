@@ -9,7 +9,7 @@ import * as Option from "effect/Option"
 import type * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import { APIError, type FleetError, isTransient, TransportError } from "../../FleetError.ts"
-import type { ExchangeFailure, Incoming, Method, Outgoing, Send } from "./send.ts"
+import type { Incoming, Method, Outgoing, Send } from "./send.ts"
 import type { Page } from "./service.ts"
 
 const utf8 = new TextDecoder()
@@ -125,10 +125,10 @@ export interface RequestOptions {
   /** DELETE under retry: a 404 after an attempt that may have reached fleet means that attempt did the work. */
   readonly notFoundOnRetryIsSuccess?: boolean
   /**
-   * A follow-up of the operation's own request (`createUnit`'s GET of the unit it PUT): it leaves the span's
-   * method, path, status and retries to the request that is the operation.
+   * `false` for a request that is not what the current span describes (`createUnit`'s GET of the unit it PUT, the
+   * discovery probe while a layer is built): it leaves the span's method, path, status and retries alone.
    */
-  readonly followUp?: boolean
+  readonly annotate?: boolean | undefined
 }
 
 export interface PipelineOptions {
@@ -145,6 +145,16 @@ export interface Pipeline {
     path: string,
     options?: RequestOptions
   ) => Effect.Effect<Incoming, APIError | TransportError>
+  /**
+   * A request whose 2xx response `read` turns into a value, inside each attempt (so that the retry schedule covers
+   * what `read` finds wrong too).
+   */
+  readonly read: <A>(
+    method: Method,
+    path: string,
+    read: (response: Incoming) => Effect.Effect<A, TransportError>,
+    options?: RequestOptions
+  ) => Effect.Effect<A, APIError | TransportError>
   /**
    * A request whose 2xx body is JSON decoded by `decode`; a body that is not JSON or not of the expected shape is a
    * `MalformedResponse`, inside the attempt so that the retry schedule covers it too.
@@ -202,7 +212,7 @@ export const makePipeline = (send: Send, options: PipelineOptions): Pipeline => 
     // One annotation per request, when it ends: what it was, how many retries it took, and its status if answered.
     // A follow-up leaves the span to the operation's own request, so that the span describes the operation.
     const annotate = (status: number | undefined) =>
-      request.followUp === true
+      request.annotate === false
         ? Effect.void
         : Effect.annotateCurrentSpan(
             status === undefined
@@ -260,6 +270,7 @@ export const makePipeline = (send: Send, options: PipelineOptions): Pipeline => 
   return {
     baseUrl,
     request: (method, path, request = {}) => run(method, path, request, Effect.succeed),
+    read: (method, path, read, request = {}) => run(method, path, request, read),
     json,
     page: (decode, path, urlParams, pageToken) =>
       Effect.map(
@@ -274,25 +285,31 @@ export const makePipeline = (send: Send, options: PipelineOptions): Pipeline => 
 const Discovery = Schema.Struct({ id: Schema.Literal("fleet:v1") })
 const isDiscovery = Schema.is(Discovery)
 const etcdUnavailable = "fleet server unable to communicate with etcd"
+const discoveryPath = "/fleet/v1/discovery"
+const discoveryPrefix = `GET ${discoveryPath}: `
 
 /**
  * Whether the endpoint answers like fleet: GET /fleet/v1/discovery must return fleet's discovery document (or
- * fleet's own 503 while it cannot reach etcd, which is still fleet). The same exchange as every request; python-fleet's
- * `ValueError`s say what went wrong.
+ * fleet's own 503 while it cannot reach etcd, which is still fleet). One more call through the pipeline, without
+ * retries and without touching the current span; any answer that is not fleet's (another status, a body that is not
+ * JSON or not the document) is `false`, and only a failed exchange fails, with what failed (python-fleet's
+ * `ValueError`s word the two differently).
  */
-export const probe = (
-  send: Send,
-  baseUrl: string,
-  timeout: Duration.Duration
-): Effect.Effect<boolean, ExchangeFailure> =>
-  Effect.map(
-    send({ method: "GET", ...target(baseUrl, "/fleet/v1/discovery"), body: undefined }, timeout),
-    (response) => {
-      const body = parseJson(textOf(response))
-      if (Option.isNone(body)) return false
-      if (response.status === 200) return isDiscovery(body.value)
-      if (response.status !== 503) return false
-      const error = decodeErrorBody(body.value)
-      return Option.isSome(error) && error.value.error.message === etcdUnavailable
-    }
-  )
+export const probe = (send: Send, baseUrl: string, timeout: Duration.Duration): Effect.Effect<boolean, string> =>
+  makePipeline(send, { baseUrl, timeout, retry: undefined })
+    .read(
+      "GET",
+      discoveryPath,
+      (response) =>
+        Effect.succeed(
+          response.status === 200 && Option.exists(parseJson(textOf(response)), (body) => isDiscovery(body))
+        ),
+      { annotate: false }
+    )
+    .pipe(
+      Effect.catchTag("APIError", (error) => Effect.succeed(error.code === 503 && error.message === etcdUnavailable)),
+      // the exchange's own wording, without the request line every operation's failure starts with
+      Effect.mapError((error) =>
+        error.message.startsWith(discoveryPrefix) ? error.message.slice(discoveryPrefix.length) : error.message
+      )
+    )
