@@ -22,7 +22,12 @@ import type * as Schedule from "effect/Schedule"
 import type * as Duration from "effect/Duration"
 import type { FleetError } from "../../FleetError.ts"
 
-/** Options of the client itself, whatever the transport. */
+/**
+ * Options of the client itself, whatever the transport.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export interface ClientOptions {
   /** Bound on each request, from sending to the last byte of the response (default 60 seconds). */
   readonly timeout?: Duration.Input | undefined
@@ -45,10 +50,20 @@ export interface ClientOptions {
   readonly maxResponseBytes?: number | undefined
 }
 
-/** The SSH options of `Fleet.layer`: everything of `FleetSsh.Options` but the tunnel host and the endpoint. */
+/**
+ * The SSH options of `Fleet.layer`: everything of `FleetSsh.Options` but the tunnel host and the endpoint.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export type SshOptions = Omit<FleetSsh.Options, "tunnel" | "endpoint" | "tls" | "connections" | "keepAliveTimeout">
 
-/** Options of `Fleet.layer`: the client's, the connection pool's and, for `https://`, TLS settings. */
+/**
+ * Options of `Fleet.layer`: the client's, the connection pool's and, for `https://`, TLS settings.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export interface LayerOptions extends ClientOptions, TlsOptions, PoolOptions {
   /**
    * Reach the endpoint through an SSH tunnel to `host`, `host:port` or `[ipv6]:port` (python-fleet's `ssh_tunnel`,
@@ -76,6 +91,9 @@ const tlsOf = (options: TlsOptions): TlsOptions => ({
  * How the client of `Fleet.layer` sends: given `maxResponseBytes`, the `Send` of its transport, which is always an
  * undici dispatcher (TCP, HTTPS, a unix socket, an SSH tunnel or an SSH connection the caller owns), never an
  * `HttpClient`.
+ *
+ * @since 0.2.0
+ * @internal
  */
 export class Transport extends Context.Service<Transport, { readonly send: (maxResponseBytes: number) => Send.Send }>()(
   "effect-fleet/internal/client/Transport"
@@ -84,7 +102,12 @@ export class Transport extends Context.Service<Transport, { readonly send: (maxR
 const onDispatcher = (dispatcher: Undici.Dispatcher) =>
   Transport.of({ send: (maxResponseBytes) => sendOn(dispatcher, maxResponseBytes) })
 
-/** The transport an endpoint needs, its module imported only when the layer is built. */
+/**
+ * The transport an endpoint needs, its module imported only when the layer is built.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const transport = (endpoint: Endpoint.Endpoint, options: LayerOptions): Layer.Layer<Transport, ValueError> => {
   const pool = {
     ...(options.connections !== undefined ? { connections: options.connections } : {}),
@@ -141,6 +164,9 @@ export const transport = (endpoint: Endpoint.Endpoint, options: LayerOptions): L
  * The endpoint and layer options fleetctl's variables give, over `options`: the variables win over the defaults
  * `options` gives (`timeout`), `options` gives what no variable sets, and an explicit `ssh.agent` beats
  * `SSH_AUTH_SOCK`. The TLS files are read now, so that a bad path fails the layer's build.
+ *
+ * @since 0.2.0
+ * @internal
  */
 export const fromFleetctlConfig = (
   options: LayerOptions

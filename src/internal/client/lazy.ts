@@ -17,19 +17,44 @@ const once = <A>(load: () => Promise<A>): Effect.Effect<A> => {
   })
 }
 
-/** undici, for the transports of `Fleet.layer` over TCP, HTTPS and unix sockets. */
+/**
+ * undici, for the transports of `Fleet.layer` over TCP, HTTPS and unix sockets.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const undici = once(() => import("@effect/platform-node/Undici"))
 
-/** The SSH transports (and with them ssh2). */
+/**
+ * The SSH transports (and with them ssh2).
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const fleetSsh = once(() => import("../../FleetSsh.ts"))
 
-/** The SSH connection service, for an ssh2 `Client` the caller owns. */
+/**
+ * The SSH connection service, for an ssh2 `Client` the caller owns.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const sshConnection = once(() => import("../../SshConnection.ts"))
 
-/** platform-node's HTTP client, whose `Dispatcher` service the SSH transports provide. */
+/**
+ * platform-node's HTTP client, whose `Dispatcher` service the SSH transports provide.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const nodeHttpClient = once(() => import("@effect/platform-node/NodeHttpClient"))
 
-/** Effect's `HttpClient` and `Send` over it, for `Fleet.layerHttpClient`, `make` and `probe`. */
+/**
+ * Effect's `HttpClient` and `Send` over it, for `Fleet.layerHttpClient`, `make` and `probe`.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const overHttpClient = once(() =>
   Promise.all([import("effect/http/HttpClient"), import("./overHttpClient.ts")]).then(([Http, Over]) => ({
     HttpClient: Http.HttpClient,

@@ -45,7 +45,12 @@ const span =
   <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
     Effect.withSpan(effect, name, { attributes, captureStackTrace: false })
 
-/** The operations over one request pipeline. */
+/**
+ * The operations over one request pipeline.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const make = (pipeline: Request.Pipeline): FleetService => {
   const unitPath = (name: string) => `/fleet/v1/units/${encodeName(name)}`
   // fleet always names the units it sends.

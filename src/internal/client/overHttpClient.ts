@@ -42,6 +42,9 @@ const concat = (chunks: ReadonlyArray<Uint8Array>, total: number): Uint8Array =>
  * in one piece when its declared length is within `maxResponseBytes`, else chunk by chunk, counting: over the bound,
  * reading stops, which ends the response stream and so aborts the request. The deadline is `withDeadline`'s, on the
  * current `Clock`.
+ *
+ * @since 0.2.0
+ * @internal
  */
 export const sendWith =
   (client: HttpClient.HttpClient, maxResponseBytes: number): Send =>

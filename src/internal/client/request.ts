@@ -14,7 +14,12 @@ import type { Page } from "./service.ts"
 
 const utf8 = new TextDecoder()
 
-/** The response's body as text. */
+/**
+ * The response's body as text.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const textOf = (response: Incoming): string => utf8.decode(response.body)
 
 const describeBody = (text: string): string => {
@@ -65,6 +70,9 @@ const apiError = (response: Incoming): APIError => {
 /**
  * A page of a listing as fleet sends it (`{"units": [...], "nextPageToken": "..."}`, either key absent when empty
  * or last), decoded to `items` and `nextPageToken` whatever the listing's key.
+ *
+ * @since 0.2.0
+ * @internal
  */
 export const PageSchema = <S extends Schema.Top>(key: "units" | "states" | "machines", item: S) =>
   Schema.Struct({
@@ -72,9 +80,20 @@ export const PageSchema = <S extends Schema.Top>(key: "units" | "states" | "mach
     nextPageToken: Schema.optionalKey(Schema.String)
   }).pipe(Schema.encodeKeys({ items: key }))
 
-/** Parsed JSON to a value: the fast path's when it recognises the input, else the Schema's value or error. */
+/**
+ * Parsed JSON to a value: the fast path's when it recognises the input, else the Schema's value or error.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export type Decoder<A> = (json: unknown) => Effect.Effect<A, unknown>
 
+/**
+ * A {@link Decoder} that tries the fast path first and falls back to the Schema.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const decoder = <S extends Schema.Top & { readonly DecodingServices: never }>(
   schema: S,
   fast: (json: unknown) => S["Type"] | undefined
@@ -119,6 +138,12 @@ const decodeBody = <A>(decode: Decoder<A>, label: string, response: Incoming): E
 const mayHaveReachedFleet = (error: APIError | TransportError): boolean =>
   error._tag === "TransportError" ? error.reason !== "Connect" : error.code === 502 || error.code === 504
 
+/**
+ * What a request carries besides its method and path: query, body, and how its outcome is judged and traced.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export interface RequestOptions {
   readonly urlParams?: Record<string, string> | undefined
   readonly body?: unknown
@@ -131,12 +156,24 @@ export interface RequestOptions {
   readonly annotate?: boolean | undefined
 }
 
+/**
+ * The settings of a pipeline: where requests go, how long each may take, and the retry schedule.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export interface PipelineOptions {
   readonly baseUrl: string
   readonly timeout: Duration.Duration
   readonly retry: Schedule.Schedule<unknown, FleetError> | undefined
 }
 
+/**
+ * The request pipeline: one request, a decoded request, and a page of a listing.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export interface Pipeline {
   readonly baseUrl: string
   /** One request, its status judged, retried on the schedule while transient. */
@@ -191,6 +228,12 @@ const target = (baseUrl: string, path: string, urlParams?: Record<string, string
 
 const noContent: Incoming = { status: 204, contentType: undefined, location: undefined, body: new Uint8Array(0) }
 
+/**
+ * The request pipeline over a transport's `Send`.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const makePipeline = (send: Send, options: PipelineOptions): Pipeline => {
   const { baseUrl, retry, timeout } = options
   const { origin, path: prefix } = target(baseUrl, "")
@@ -294,6 +337,9 @@ const discoveryPrefix = `GET ${discoveryPath}: `
  * retries and without touching the current span; any answer that is not fleet's (another status, a body that is not
  * JSON or not the document) is `false`, and only a failed exchange fails, with what failed (python-fleet's
  * `ValueError`s word the two differently).
+ *
+ * @since 0.2.0
+ * @internal
  */
 export const probe = (send: Send, baseUrl: string, timeout: Duration.Duration): Effect.Effect<boolean, string> =>
   makePipeline(send, { baseUrl, timeout, retry: undefined })

@@ -10,7 +10,12 @@ import { compareBytes } from "../goJson.ts"
 import { repeatedTokenGuard } from "./paging.ts"
 import type { UnitStateFilter } from "./service.ts"
 
-/** What a snapshot needs of the client: one page of the state listing. */
+/**
+ * What a snapshot needs of the client: one page of the state listing.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export interface StatePages {
   readonly listUnitStatesPage: (
     filter?: UnitStateFilter & { readonly pageToken?: string | undefined }
@@ -21,6 +26,12 @@ export interface StatePages {
 }
 
 // Unit names cannot contain "/", so this cannot collide.
+/**
+ * A unit state's identity in a watch: its machine ID and unit name.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const keyOf = (state: UnitState): string => `${state.machineID ?? ""}/${state.name}`
 
 /** Events come in fleet's order (unit name, then machine ID, byte-wise) even when a state was found afterwards. */
@@ -66,6 +77,9 @@ const listAll = (fleet: StatePages, filter: UnitStateFilter): Effect.Effect<List
  * state missing from it is looked up on its own (`?unitName=&machineID=`, one page) before it counts as removed.
  * The first poll has nothing to compare with: when it spans pages, a second listing is merged in, so that a state
  * skipped by one is still reported by the other.
+ *
+ * @since 0.2.0
+ * @internal
  */
 export const snapshot = (
   fleet: StatePages,

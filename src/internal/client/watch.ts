@@ -11,14 +11,32 @@ import { watchRetrySchedule } from "./retry.ts"
 import { snapshot } from "./stateSnapshot.ts"
 import { isGlobal } from "../unitRules.ts"
 
+/**
+ * A change a watch reports: a unit state that appeared, changed or disappeared.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export type UnitStateChange = Data.TaggedEnum<{
   Added: { readonly state: UnitState }
   Changed: { readonly state: UnitState; readonly previous: UnitState }
   Removed: { readonly state: UnitState }
 }>
 
+/**
+ * A change a watch reports: a unit state that appeared, changed or disappeared.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const UnitStateChange = Data.taggedEnum<UnitStateChange>()
 
+/**
+ * Options of {@link watchUnitStates}: the polling interval, the listing's filters and the retry schedule.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export interface WatchOptions extends UnitStateFilter {
   readonly interval: Duration.Input
   readonly retry?: Schedule.Schedule<unknown, APIError | TransportError> | undefined
@@ -30,6 +48,12 @@ const sameState = (a: UnitState, b: UnitState): boolean =>
   a.systemdActiveState === b.systemdActiveState &&
   a.systemdSubState === b.systemdSubState
 
+/**
+ * The stream of unit state changes, by polling the state listing every `interval`.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const watchUnitStates = (
   fleet: FleetService,
   options: WatchOptions
@@ -61,6 +85,12 @@ export const watchUnitStates = (
   )
 }
 
+/**
+ * What one poll of {@link waitForUnit} sees: the unit, if it exists, and its states.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export interface UnitStatus {
   /** The unit as fleet reports it, or `undefined` when it does not exist. */
   readonly unit: Unit | undefined
@@ -68,6 +98,12 @@ export interface UnitStatus {
   readonly states: ReadonlyArray<UnitState>
 }
 
+/**
+ * Options of {@link waitForUnit}: how long to wait in all, and how often to look.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export interface WaitOptions {
   readonly timeout: Duration.Input
   readonly interval?: Duration.Input | undefined
@@ -75,6 +111,12 @@ export interface WaitOptions {
 
 const defaultInterval = Duration.millis(250)
 
+/**
+ * Whether a unit has reached a desired state, as fleetctl's blocking commands judge it.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const hasReached =
   (target: DesiredState) =>
   ({ unit, states }: UnitStatus): boolean => {
@@ -91,6 +133,12 @@ export const hasReached =
     return mine.length > 0 && mine.every((s) => s.systemdActiveState === "active")
   }
 
+/**
+ * What a poll saw, in words, for the message of a `WaitTimeoutError`.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const describeStatus = ({ unit, states }: UnitStatus): string => {
   if (unit === undefined) return "the unit does not exist"
   const parts = [`currentState ${unit.currentState ?? "(none)"}`, `desiredState ${unit.desiredState ?? "(none)"}`]
@@ -105,6 +153,12 @@ export const describeStatus = ({ unit, states }: UnitStatus): string => {
   return parts.join(", ")
 }
 
+/**
+ * Polls until a unit reaches a state or a predicate holds, failing at once on a permanent failure.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const waitForUnit = (
   fleet: FleetService,
   name: string,
