@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, Layer, Queue, Schedule, Stream, Tracer } from "effect"
+import { Duration, Effect, Fiber, Layer, Queue, Schedule, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import * as Fleet from "../src/Fleet.ts"
 import * as FleetWatch from "../src/FleetWatch.ts"
@@ -12,6 +12,7 @@ import * as Unit from "../src/Unit.ts"
 import { UnitState } from "../src/UnitState.ts"
 import { requestsSeen } from "./support/localFleet.ts"
 import { httpResponse, rawServer } from "./support/rawServer.ts"
+import { captureSpans } from "./support/tracing.ts"
 
 const unitJson = JSON.stringify({ name: "a.service", desiredState: "launched", currentState: "launched" })
 const unavailable = JSON.stringify({ error: { code: 503, message: "fleet server unable to communicate with etcd" } })
@@ -211,17 +212,7 @@ describe("retries over the wire", () => {
 })
 
 describe("spans", () => {
-  const capture = () => {
-    const spans: Array<Tracer.NativeSpan> = []
-    const tracer = Tracer.make({
-      span(options) {
-        const span = new Tracer.NativeSpan(options)
-        spans.push(span)
-        return span
-      }
-    })
-    return { spans, tracer }
-  }
+  const capture = captureSpans
 
   it.live("each operation's span carries method, path, status and retry count", () =>
     Effect.gen(function* () {
