@@ -27,7 +27,6 @@ import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import * as Fleet from "./Fleet.ts"
 import { type FleetError, isTransient } from "./FleetError.ts"
-import { hasReached } from "./FleetWatch.ts"
 import { type DesiredState, type FleetUnit, isDesiredState, Unit, UnitOption } from "./Unit.ts"
 import * as UnitFile from "./UnitFile.ts"
 import type { UnitState } from "./UnitState.ts"
@@ -447,9 +446,21 @@ const describeStatus = (unit: Unit | undefined, states: ReadonlyArray<UnitState>
   return parts.join(", ")
 }
 
+// fleetctl's judgement (as `waitForUnit`'s): the unit's currentState (a global unit's desiredState) is the target
+// and, for `launched`, systemd reports it active where it runs. Kept here so that this module needs no watch code.
+const hasReachedState = (target: DesiredState, unit: Unit | undefined, states: ReadonlyArray<UnitState>): boolean => {
+  if (unit === undefined) return false
+  const global = isGlobal(unit.options)
+  if ((global ? unit.desiredState : unit.currentState) !== target) return false
+  if (target !== "launched") return true
+  const mine = global
+    ? states
+    : states.filter((s) => unit.machineID === undefined || s.machineID === undefined || s.machineID === unit.machineID)
+  return mine.length > 0 && mine.every((s) => s.systemdActiveState === "active")
+}
+
 const reachedTarget = (target: WaitTarget, unit: Unit | undefined, states: ReadonlyArray<UnitState>): boolean => {
-  // fleetctl's judgement of a desired state, the same as `waitForUnit`'s
-  if (isDesiredState(target)) return hasReached(target)({ unit, states })
+  if (isDesiredState(target)) return hasReachedState(target, unit, states)
   if (unit === undefined || states.length === 0) return false
   const mine = isGlobal(unit.options)
     ? states
