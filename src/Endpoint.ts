@@ -38,6 +38,9 @@ export interface Unix {
 }
 
 /**
+ * A parsed fleet endpoint (see {@link parse}): a {@link Tcp} one (`http://`, `https://`) or a {@link Unix} socket
+ * (`unix://`, `http+unix://`), each with the `baseUrl` the client appends API paths to.
+ *
  * @since 0.1.0
  * @category models
  */

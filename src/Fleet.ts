@@ -132,7 +132,7 @@ const checkEndpoint = (
 ): Effect.Effect<void, ValueError> => {
   const shown = redactUrl(endpoint)
   return Request.probe(send, baseUrl, timeout).pipe(
-    Effect.mapError(({ detail }) => new ValueError({ message: `Unable to connect to endpoint ${shown}: ${detail}` })),
+    Effect.mapError((detail) => new ValueError({ message: `Unable to connect to endpoint ${shown}: ${detail}` })),
     Effect.flatMap((isFleet) =>
       isFleet
         ? Effect.void

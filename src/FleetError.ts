@@ -122,15 +122,15 @@ export const isTransient = (error: unknown): boolean => {
 }
 
 /**
- * A wait for a unit's state (`Fleet.waitForUnit`) ran out of time. `lastSeen` describes the last state observed
+ * A wait for a unit's state (`FleetWatch.waitForUnit`) ran out of time. `lastSeen` describes the last state observed
  * (or the last failure, when no poll succeeded), and the message says both.
  *
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { Fleet } from "effect-fleet"
+ * import { FleetWatch } from "effect-fleet"
  *
- * const started = Fleet.waitForUnit("web@1.service", "launched", { timeout: "30 seconds" }).pipe(
+ * const started = FleetWatch.waitForUnit("web@1.service", "launched", { timeout: "30 seconds" }).pipe(
  *   Effect.catchTag("WaitTimeoutError", (error) => Effect.logWarning(error.message))
  * )
  * ```

@@ -8,6 +8,7 @@ import * as FleetControl from "../src/FleetControl.ts"
 import { APIError, isTransient, ValueError } from "../src/FleetError.ts"
 import * as FleetServer from "../src/FleetServer.ts"
 import * as FleetTest from "../src/FleetTest.ts"
+import * as FleetWatch from "../src/FleetWatch.ts"
 import { Machine } from "../src/Machine.ts"
 import * as Unit from "../src/Unit.ts"
 import { UnitState } from "../src/UnitState.ts"
@@ -360,6 +361,22 @@ describe("over HTTPS through a TLS proxy, verifying the server", () => {
       )
       expect(later).toMatchObject({ _tag: "TransportError", reason: "Connect" })
       expect(isTransient(later)).toBe(false)
+    })
+  )
+
+  it.live("a wait fails at once on a certificate it cannot verify instead of waiting it out", () =>
+    Effect.gen(function* () {
+      const server = yield* FleetServer.make({ port: 0 })
+      const proxy = yield* tlsProxy(pki, server.port!)
+      // the timeout is longer than the test's: waiting the failure out would fail the test
+      const error = yield* Effect.flip(
+        FleetWatch.waitForUnit("a.service", "launched", { timeout: "10 minutes", interval: "10 millis" }).pipe(
+          Effect.provide(Fleet.layer(`https://127.0.0.1:${proxy.port}`, { ca: pki.otherCa, probe: false }))
+        )
+      )
+      expect(error).toMatchObject({ _tag: "TransportError", reason: "Connect" })
+      expect(error.message).toMatch(/certificate/i)
+      expect(yield* server.control.requestCount).toBe(0)
     })
   )
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, Queue, Schedule, Stream, Tracer } from "effect"
+import { Duration, Effect, Fiber, Layer, Queue, Schedule, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import * as Fleet from "../src/Fleet.ts"
 import * as FleetWatch from "../src/FleetWatch.ts"
@@ -12,6 +12,7 @@ import * as Unit from "../src/Unit.ts"
 import { UnitState } from "../src/UnitState.ts"
 import { requestsSeen } from "./support/localFleet.ts"
 import { httpResponse, rawServer } from "./support/rawServer.ts"
+import { captureSpans } from "./support/tracing.ts"
 
 const unitJson = JSON.stringify({ name: "a.service", desiredState: "launched", currentState: "launched" })
 const unavailable = JSON.stringify({ error: { code: 503, message: "fleet server unable to communicate with etcd" } })
@@ -211,17 +212,7 @@ describe("retries over the wire", () => {
 })
 
 describe("spans", () => {
-  const capture = () => {
-    const spans: Array<Tracer.NativeSpan> = []
-    const tracer = Tracer.make({
-      span(options) {
-        const span = new Tracer.NativeSpan(options)
-        spans.push(span)
-        return span
-      }
-    })
-    return { spans, tracer }
-  }
+  const capture = captureSpans
 
   it.live("each operation's span carries method, path, status and retry count", () =>
     Effect.gen(function* () {
@@ -257,6 +248,48 @@ describe("spans", () => {
         "fleet.retries": 0
       })
       expect(ok!.status._tag).toBe("Ended")
+    })
+  )
+
+  it.live("createUnit's and setUnitDesiredState's spans describe their PUT, not the GET that follows it", () =>
+    Effect.gen(function* () {
+      const server = yield* FleetServer.make({ port: 0, seed: { machines } })
+      const { spans, tracer } = capture()
+      yield* Effect.gen(function* () {
+        yield* Fleet.createUnit("a.service", sleeper("loaded"))
+        yield* Fleet.setUnitDesiredState("a.service", "inactive")
+      }).pipe(Effect.provide(Fleet.layer(server.url, { probe: false })), Effect.withTracer(tracer))
+      // fleet answers a PUT that creates with 201, one that changes with 204; the GET would have been 200
+      for (const [name, status] of [
+        ["Fleet.createUnit", 201],
+        ["Fleet.setUnitDesiredState", 204]
+      ] as const) {
+        const named = spans.filter((span) => span.name === name)
+        expect(named, name).toHaveLength(1)
+        expect(Object.fromEntries(named[0]!.attributes), name).toMatchObject({
+          "http.request.method": "PUT",
+          "url.path": "/fleet/v1/units/a.service",
+          "http.response.status_code": status,
+          "fleet.retries": 0,
+          "fleet.unit": "a.service"
+        })
+      }
+      // the follow-up GETs made no span of their own
+      expect(spans.map((span) => span.name)).toEqual(["Fleet.createUnit", "Fleet.setUnitDesiredState"])
+    })
+  )
+
+  it.live("the discovery probe goes through the pipeline without annotating the span the layer is built in", () =>
+    Effect.gen(function* () {
+      const server = yield* FleetServer.make({ port: 0 })
+      const { spans, tracer } = capture()
+      yield* Effect.scoped(Layer.build(Fleet.layer(server.url))).pipe(
+        Effect.withSpan("build"),
+        Effect.withTracer(tracer)
+      )
+      expect(yield* server.control.requests).toMatchObject([{ method: "GET", url: "/fleet/v1/discovery", status: 200 }])
+      expect(spans.map((span) => span.name)).toEqual(["build"])
+      expect(Object.fromEntries(spans[0]!.attributes)).toEqual({})
     })
   )
 

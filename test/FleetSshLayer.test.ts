@@ -12,6 +12,7 @@ import * as SshConnection from "../src/SshConnection.ts"
 import * as Unit from "../src/Unit.ts"
 import { establishedOn } from "./support/sshd.ts"
 import { backends, type SshTestServer } from "./support/sshServer.ts"
+import { captureSpans } from "./support/tracing.ts"
 
 const sleepUnit = Unit.make({
   options: [new Unit.UnitOption({ section: "Service", name: "ExecStart", value: "/usr/bin/sleep 1d" })]
@@ -98,7 +99,7 @@ describe.each(backends())("Fleet.layer through SSH ($name)", (backend) => {
     }).pipe(Effect.provide(server))
   )
 
-  it.live("sshClient as the README shows it: SshConnection.connectClient, then Fleet.layer", () =>
+  it.live("sshClient as the README shows it: SshConnection.connectClient, then Fleet.layer, on the dispatcher", () =>
     Effect.gen(function* () {
       const { Client } = yield* Effect.promise(() => import("ssh2"))
       const ssh = new Client()
@@ -116,8 +117,18 @@ describe.each(backends())("Fleet.layer through SSH ($name)", (backend) => {
           Fleet.layer(`unix://${socketPath}`, { sshClient: ssh })
         )
       )
-      yield* everyOperation.pipe(Effect.provide(own))
+      const { spans, tracer } = captureSpans()
+      yield* Effect.gen(function* () {
+        yield* everyOperation
+        expect(String(yield* Effect.flip(Fleet.getUnit("nothing.service").pipe(Effect.withTracer(tracer))))).toBe(
+          "unit does not exist (404)"
+        )
+      }).pipe(Effect.provide(own))
       expect(establishedOn(sshd.port)).toBe(1)
+      // it sends on the dispatcher like every other transport: an HttpClient (the deprecated FleetSsh.layerClient's)
+      // would have added a client span under the operation's
+      expect(spans.map((span) => `${span.name} ${span.kind}`)).toEqual(["Fleet.getUnit internal"])
+      expect(Object.fromEntries(spans[0]!.attributes)).toMatchObject({ "http.response.status_code": 404 })
     }).pipe(Effect.provide(server))
   )
 

@@ -77,5 +77,9 @@ describe("examples/tracing.ts", () => {
     expect(getUnit).toContain("http.response.status_code=200")
     expect(getUnit).toContain("fleet.retries=2")
     expect(stdout).toMatch(/span Fleet\.getUnit .* failed .*http\.response\.status_code=404/)
+    // an operation's span describes its own request: createUnit's PUT, not the GET that follows it
+    const createUnit = stdout.split("\n").find((line) => line.startsWith("span Fleet.createUnit"))
+    expect(createUnit).toContain('http.request.method="PUT"')
+    expect(createUnit).toContain('url.path="/fleet/v1/units/hello.service"')
   })
 })

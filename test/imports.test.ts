@@ -56,7 +56,7 @@ describe("the import graph of src/", () => {
     const graph = importGraph("src")
     expect(graph.size).toBeGreaterThan(20)
     // the checker sees edges of every kind: a type-only import, a multi-line import and a dynamic import
-    expect(graph.get("internal/client/watch.ts")).toContain("internal/client/service.ts")
+    expect(graph.get("internal/client/stateSnapshot.ts")).toContain("internal/client/service.ts")
     expect(graph.get("Fleet.ts")).toContain("FleetError.ts")
     expect(graph.get("internal/client/lazy.ts")).toContain("FleetSsh.ts")
     expect(cycles(graph)).toEqual([])

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, ConfigProvider, Effect, Exit, Layer, Logger, Tracer } from "effect"
+import { Cause, ConfigProvider, Effect, Exit, Layer, Logger } from "effect"
 import * as util from "node:util"
 import * as Endpoint from "../src/Endpoint.ts"
 import * as Fleet from "../src/Fleet.ts"
@@ -7,6 +7,7 @@ import * as FleetServer from "../src/FleetServer.ts"
 import * as FleetSsh from "../src/FleetSsh.ts"
 import * as FleetTransport from "../src/FleetTransport.ts"
 import { hasCredentials, redactUrl } from "../src/internal/client/redact.ts"
+import { captureSpans } from "./support/tracing.ts"
 
 // Every hostile spelling carries the user "admin" and a password holding "secret" (or the issue's own passwords):
 // neither may appear in any rendering.
@@ -144,14 +145,7 @@ describe("credentials in an endpoint never leak", () => {
 
   it.effect("no span attribute, event or exit of a failed layer holds them", () =>
     Effect.gen(function* () {
-      const spans: Array<Tracer.NativeSpan> = []
-      const tracer = Tracer.make({
-        span(options) {
-          const span = new Tracer.NativeSpan(options)
-          spans.push(span)
-          return span
-        }
-      })
+      const { spans, tracer } = captureSpans()
       for (const [input] of hostile) {
         yield* Effect.scoped(Layer.build(Fleet.layer(input))).pipe(
           Effect.withSpan("build"),

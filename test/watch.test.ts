@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { hasReached } from "../src/internal/client/watch.ts"
+import { hasReached } from "../src/FleetWatch.ts"
 import * as Unit from "../src/Unit.ts"
 import { UnitState } from "../src/UnitState.ts"
 

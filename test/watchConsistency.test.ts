@@ -9,7 +9,7 @@ import { HttpClient, UrlParams } from "effect/http"
 import * as Fleet from "../src/Fleet.ts"
 import * as FleetServer from "../src/FleetServer.ts"
 import * as FleetTransport from "../src/FleetTransport.ts"
-import * as internalWatch from "../src/internal/client/watch.ts"
+import * as FleetWatch from "../src/FleetWatch.ts"
 import { Machine } from "../src/Machine.ts"
 import * as Unit from "../src/Unit.ts"
 import type { UnitState } from "../src/UnitState.ts"
@@ -22,12 +22,9 @@ const launched = (name: string) => new Unit.Unit({ name, desiredState: "launched
 const nameOf = (i: number) => `u${String(i).padStart(2, "0")}.service`
 const range = (n: number) => Array.from({ length: n }, (_, i) => i)
 
-// The watch's own module over the Fleet service, as the public wrapper runs it: these tests are about the polling,
-// not about which public module exports it.
-const watchUnitStates = (options: internalWatch.WatchOptions) =>
-  Stream.unwrap(Fleet.Fleet.useSync((fleet) => internalWatch.watchUnitStates(fleet, options)))
+const watchUnitStates = FleetWatch.watchUnitStates
 
-const describeChange = (change: internalWatch.UnitStateChange): string =>
+const describeChange = (change: FleetWatch.UnitStateChange): string =>
   change._tag === "Changed"
     ? `Changed ${change.state.name} ${change.previous.systemdActiveState}->${change.state.systemdActiveState}`
     : `${change._tag} ${change.state.name}`
@@ -373,7 +370,9 @@ describe("watchUnitStates across pages while other clients write", () => {
       expect(error).toMatchObject({
         _tag: "TransportError",
         reason: "MalformedResponse",
-        message: 'GET /fleet/v1/state: the next page token "SAME" was already seen in this listing'
+        message:
+          'GET /fleet/v1/state: fleet sent the next-page token "SAME" a second time in one listing (after 1 page);' +
+          " the listing would never end"
       })
       // Three attempts (the first and two retries), each stopped at its second page.
       expect(requests).toBe(6)

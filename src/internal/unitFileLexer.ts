@@ -9,22 +9,42 @@
  * @internal
  */
 
-/** @internal */
+/**
+ * One option of a unit file: its section, name and value as go-systemd reads them.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export interface LexedOption {
   readonly section: string
   readonly name: string
   readonly value: string
 }
 
-/** @internal */
+/**
+ * What lexing a unit file gives: its options, or go-systemd's error message.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export type LexResult =
   | { readonly _tag: "Success"; readonly options: ReadonlyArray<LexedOption> }
   | { readonly _tag: "Failure"; readonly message: string }
 
-/** go-systemd's `SYSTEMD_LINE_MAX`. @internal */
+/**
+ * go-systemd's `SYSTEMD_LINE_MAX`.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const lineMax = 2048
 
-/** @internal */
+/**
+ * go-systemd's error for a line over {@link lineMax}.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const lineTooLongMessage = `line too long (max ${lineMax} bytes)`
 
 const bufferSize = 4096
@@ -37,7 +57,12 @@ const encoder = new TextEncoder()
 // A leading U+FEFF is data here, not a byte order mark to drop.
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true })
 
-/** Go's `unicode.IsSpace`, which `strings.TrimSpace` and `bytes.TrimSpace` also use. @internal */
+/**
+ * Go's `unicode.IsSpace`, which `strings.TrimSpace` and `bytes.TrimSpace` also use.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const isGoSpace = (codePoint: number): boolean => {
   if (codePoint <= 0xff) {
     return (codePoint >= 0x09 && codePoint <= 0x0d) || codePoint === 0x20 || codePoint === 0x85 || codePoint === 0xa0
@@ -53,7 +78,12 @@ export const isGoSpace = (codePoint: number): boolean => {
   )
 }
 
-/** Go's `strings.TrimSpace` (JavaScript's `trim` differs on U+0085 and U+FEFF). @internal */
+/**
+ * Go's `strings.TrimSpace` (JavaScript's `trim` differs on U+0085 and U+FEFF).
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const goTrimSpace = (text: string): string => {
   let start = 0
   let end = text.length
@@ -265,6 +295,7 @@ const step = (reader: Reader, current: Step, options: Array<LexedOption>): Step 
  * Lexes a unit file as go-systemd's `Deserialize` does. Never throws.
  *
  * @internal
+ * @since 0.2.0
  */
 export const lex = (text: string): LexResult => {
   const reader = new Reader(encoder.encode(text))

@@ -4,6 +4,12 @@
  */
 
 // Failures that repeat on every try: the endpoint is misconfigured, not momentarily away.
+/**
+ * Error codes of failures that repeat on every try: the endpoint is misconfigured, not momentarily away.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const permanentCodes: ReadonlySet<string> = new Set([
   "EACCES",
   "ENOTSOCK",
@@ -17,7 +23,12 @@ export const permanentCodes: ReadonlySet<string> = new Set([
   "ERR_SSL_WRONG_VERSION_NUMBER"
 ])
 
-/** The error and everything it wraps (`cause`, an `HttpClientError`'s `reason`, an `AggregateError`'s errors). */
+/**
+ * The error and everything it wraps (`cause`, an `HttpClientError`'s `reason`, an `AggregateError`'s errors).
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const chain = (error: unknown): Array<unknown> => {
   const seen: Array<unknown> = []
   let current: unknown = error
@@ -31,12 +42,23 @@ export const chain = (error: unknown): Array<unknown> => {
   return seen
 }
 
+/**
+ * A failure's `code` (`ECONNREFUSED`, `CERT_HAS_EXPIRED`, ...) when it has a string one.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const codeOf = (error: unknown): string | undefined => {
   const code = (error as { code?: unknown })?.code
   return typeof code === "string" ? code : undefined
 }
 
-/** Whether a failure will repeat however often it is retried (permission denied, TLS verification failed). */
+/**
+ * Whether a failure will repeat however often it is retried (permission denied, TLS verification failed).
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const isPermanent = (error: unknown): boolean =>
   chain(error).some((e) => {
     const code = codeOf(e)

@@ -12,6 +12,12 @@ import * as Endpoint from "../../Endpoint.ts"
 import { ValueError } from "../../FleetError.ts"
 import type { TlsOptions } from "./tls.ts"
 
+/**
+ * fleetctl's settings as its `FLEETCTL_*` variables (and `SSH_AUTH_SOCK`) give them.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export interface FleetctlConfig {
   readonly endpoint: string
   readonly tunnel: string | undefined
@@ -27,6 +33,12 @@ export interface FleetctlConfig {
   readonly sshAuthSock: string | undefined
 }
 
+/**
+ * fleetctl's default endpoint: fleetd's unix socket on the local machine.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const defaultEndpoint = "unix:///var/run/fleet.sock"
 
 const optional = <A>(config: Config.Config<A>): Config.Config<A | undefined> =>
@@ -63,6 +75,12 @@ const StrictHostKeyChecking = Schema.String.check(
   )
 )
 
+/**
+ * Reads {@link FleetctlConfig} from the `FLEETCTL_*` variables, ignoring an empty or unparsable value as fleetctl does.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const fleetctlConfig: Config.Config<FleetctlConfig> = Config.all({
   endpoint: Config.schema(EndpointString, "FLEETCTL_ENDPOINT").pipe(Config.withDefault(defaultEndpoint)),
   tunnel: optional(Config.String("FLEETCTL_TUNNEL")),
@@ -90,7 +108,12 @@ const readFile = (variable: string, path: string): Effect.Effect<string, ValueEr
       })
   })
 
-/** The TLS options the CA, certificate and key files give, read now so that a bad path fails the layer's build. */
+/**
+ * The TLS options the CA, certificate and key files give, read now so that a bad path fails the layer's build.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const readTls = (config: FleetctlConfig): Effect.Effect<TlsOptions, ValueError> =>
   Effect.gen(function* () {
     const ca = config.caFile === undefined ? undefined : yield* readFile("FLEETCTL_CA_FILE", config.caFile)

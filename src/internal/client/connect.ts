@@ -1,7 +1,8 @@
 /**
- * From an endpoint to the transport under the client: the `HttpClient` layer for TCP, HTTPS, a unix socket or an SSH
- * tunnel, and fleetctl's variables merged into layer options. The transports' modules (platform-node's undici client,
- * `FleetSsh` and ssh2) are imported when a layer is built, so that importing `Fleet` loads none of them.
+ * From an endpoint to the transport under the client: the `Transport` (an undici dispatcher the pipeline sends on)
+ * for TCP, HTTPS, a unix socket, an SSH tunnel or an SSH connection the caller owns, and fleetctl's variables merged
+ * into layer options. The transports' modules (undici, `FleetSsh`, `SshConnection` and ssh2) are imported when a
+ * layer is built, so that importing `Fleet` loads none of them; see `lazy.ts` for why a failed import is a defect.
  */
 import type * as Undici from "@effect/platform-node/Undici"
 import type * as Config from "effect/Config"
@@ -21,7 +22,12 @@ import type * as Schedule from "effect/Schedule"
 import type * as Duration from "effect/Duration"
 import type { FleetError } from "../../FleetError.ts"
 
-/** Options of the client itself, whatever the transport. */
+/**
+ * Options of the client itself, whatever the transport.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export interface ClientOptions {
   /** Bound on each request, from sending to the last byte of the response (default 60 seconds). */
   readonly timeout?: Duration.Input | undefined
@@ -44,10 +50,20 @@ export interface ClientOptions {
   readonly maxResponseBytes?: number | undefined
 }
 
-/** The SSH options of `Fleet.layer`: everything of `FleetSsh.Options` but the tunnel host and the endpoint. */
+/**
+ * The SSH options of `Fleet.layer`: everything of `FleetSsh.Options` but the tunnel host and the endpoint.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export type SshOptions = Omit<FleetSsh.Options, "tunnel" | "endpoint" | "tls" | "connections" | "keepAliveTimeout">
 
-/** Options of `Fleet.layer`: the client's, the connection pool's and, for `https://`, TLS settings. */
+/**
+ * Options of `Fleet.layer`: the client's, the connection pool's and, for `https://`, TLS settings.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export interface LayerOptions extends ClientOptions, TlsOptions, PoolOptions {
   /**
    * Reach the endpoint through an SSH tunnel to `host`, `host:port` or `[ipv6]:port` (python-fleet's `ssh_tunnel`,
@@ -72,9 +88,12 @@ const tlsOf = (options: TlsOptions): TlsOptions => ({
 })
 
 /**
- * How the client of `Fleet.layer` sends: given `maxResponseBytes`, the `Send` of its transport. Over TCP, HTTPS, a
- * unix socket or an SSH tunnel that is the transport's undici dispatcher itself; over an SSH connection the caller
- * owns, the `HttpClient` `FleetSsh` builds on it.
+ * How the client of `Fleet.layer` sends: given `maxResponseBytes`, the `Send` of its transport, which is always an
+ * undici dispatcher (TCP, HTTPS, a unix socket, an SSH tunnel or an SSH connection the caller owns), never an
+ * `HttpClient`.
+ *
+ * @since 0.2.0
+ * @internal
  */
 export class Transport extends Context.Service<Transport, { readonly send: (maxResponseBytes: number) => Send.Send }>()(
   "effect-fleet/internal/client/Transport"
@@ -83,7 +102,12 @@ export class Transport extends Context.Service<Transport, { readonly send: (maxR
 const onDispatcher = (dispatcher: Undici.Dispatcher) =>
   Transport.of({ send: (maxResponseBytes) => sendOn(dispatcher, maxResponseBytes) })
 
-/** The transport an endpoint needs, its module imported only when the layer is built. */
+/**
+ * The transport an endpoint needs, its module imported only when the layer is built.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const transport = (endpoint: Endpoint.Endpoint, options: LayerOptions): Layer.Layer<Transport, ValueError> => {
   const pool = {
     ...(options.connections !== undefined ? { connections: options.connections } : {}),
@@ -94,16 +118,19 @@ export const transport = (endpoint: Endpoint.Endpoint, options: LayerOptions): L
     return Layer.effect(
       Transport,
       Effect.gen(function* () {
-        const FleetSsh = yield* Lazy.fleetSsh
-        const layer = FleetSsh.layerClient(sshClient, {
+        const [FleetSsh, SshConnection, NodeHttpClient] = yield* Effect.all([
+          Lazy.fleetSsh,
+          Lazy.sshConnection,
+          Lazy.nodeHttpClient
+        ])
+        // The same dispatcher as a tunnel's, over the caller's connection (which its layer never closes).
+        const layer = FleetSsh.layerDispatcherNoConnection({
           ...pool,
           endpoint,
           tls: tlsOf(options),
           ...(options.ssh?.unixSocketMethod !== undefined ? { unixSocketMethod: options.ssh.unixSocketMethod } : {})
-        })
-        const { HttpClient, sendWith } = yield* Lazy.overHttpClient
-        const client = Context.get(yield* Layer.build(layer), HttpClient)
-        return Transport.of({ send: (maxResponseBytes) => sendWith(client, maxResponseBytes) })
+        }).pipe(Layer.provide(SshConnection.layerFromClient(sshClient)))
+        return onDispatcher(Context.get(yield* Layer.build(layer), NodeHttpClient.Dispatcher))
       })
     )
   }
@@ -137,6 +164,9 @@ export const transport = (endpoint: Endpoint.Endpoint, options: LayerOptions): L
  * The endpoint and layer options fleetctl's variables give, over `options`: the variables win over the defaults
  * `options` gives (`timeout`), `options` gives what no variable sets, and an explicit `ssh.agent` beats
  * `SSH_AUTH_SOCK`. The TLS files are read now, so that a bad path fails the layer's build.
+ *
+ * @since 0.2.0
+ * @internal
  */
 export const fromFleetctlConfig = (
   options: LayerOptions

@@ -58,6 +58,12 @@ const unitOption = (u: unknown): UnitOption | undefined => {
   return option
 }
 
+/**
+ * The fast path for a unit: the `Unit` when the JSON is plainly one, `undefined` to leave it to the Schema.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const unit = (u: unknown): Unit | undefined => {
   if (!isObject(u)) return undefined
   const fields = Object.create(unitPrototype)
@@ -83,6 +89,12 @@ export const unit = (u: unknown): Unit | undefined => {
 
 const stateKeys = ["hash", "machineID", "systemdLoadState", "systemdActiveState", "systemdSubState"] as const
 
+/**
+ * The fast path for a unit state: the `UnitState` when the JSON is plainly one, `undefined` to leave it to the Schema.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const unitState = (u: unknown): UnitState | undefined => {
   if (!isObject(u) || typeof u.name !== "string") return undefined
   const fields = Object.create(statePrototype)
@@ -91,6 +103,12 @@ export const unitState = (u: unknown): UnitState | undefined => {
   return fields
 }
 
+/**
+ * The fast path for a machine: the `Machine` when the JSON is plainly one, `undefined` to leave it to the Schema.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const machine = (u: unknown): Machine | undefined => {
   if (!isObject(u) || typeof u.id !== "string") return undefined
   const fields = Object.create(machinePrototype)
@@ -111,7 +129,12 @@ export const machine = (u: unknown): Machine | undefined => {
   return fields
 }
 
-/** A page whose items sit under `key`: `items` absent when the key is, as the page Schema decodes it. */
+/**
+ * A page whose items sit under `key`: `items` absent when the key is, as the page Schema decodes it.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const page =
   <A>(key: string, item: (u: unknown) => A | undefined) =>
   (u: unknown): { readonly items?: ReadonlyArray<A>; readonly nextPageToken?: string } | undefined => {

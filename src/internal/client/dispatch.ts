@@ -14,6 +14,12 @@ const header = (value: string | ReadonlyArray<string> | undefined): string | und
 
 const json = { "content-type": "application/json" }
 
+/**
+ * `Send` directly on an undici dispatcher, bounded by the deadline and `maxResponseBytes`, aborted on interruption.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const sendOn =
   (dispatcher: Undici.Dispatcher, maxResponseBytes: number): Send =>
   (request, timeout) =>

@@ -5,12 +5,13 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import { type APIError, type FleetError, TransportError, ValueError } from "../../FleetError.ts"
+import { type APIError, type FleetError, type TransportError, ValueError } from "../../FleetError.ts"
 import { Machine, type MetadataOp, metadataPatchBody, validateMetadataOp } from "../../Machine.ts"
 import { type DesiredState, type FleetUnit, isDesiredState, Unit } from "../../Unit.ts"
 import { UnitState } from "../../UnitState.ts"
 import { invalidStateMessage } from "../messages.ts"
 import * as Decode from "./decode.ts"
+import { repeatedTokenGuard } from "./paging.ts"
 import * as Request from "./request.ts"
 import type { FleetService, Page, UnitStateFilter } from "./service.ts"
 
@@ -44,15 +45,22 @@ const span =
   <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
     Effect.withSpan(effect, name, { attributes, captureStackTrace: false })
 
-/** The operations over one request pipeline. */
+/**
+ * The operations over one request pipeline.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const make = (pipeline: Request.Pipeline): FleetService => {
   const unitPath = (name: string) => `/fleet/v1/units/${encodeName(name)}`
   // fleet always names the units it sends.
-  const fetchUnit = (name: string) =>
-    pipeline.json(unitDecoder, "GET", unitPath(name)) as Effect.Effect<FleetUnit, APIError | TransportError>
+  const fetchUnit = (name: string, options?: Request.RequestOptions) =>
+    pipeline.json(unitDecoder, "GET", unitPath(name), options) as Effect.Effect<FleetUnit, APIError | TransportError>
+  // The unit as fleet holds it after a PUT: part of the operation, not what its span describes.
+  const refetchUnit = (name: string) => fetchUnit(name, { annotate: false })
 
   const getUnit = (name: string) =>
-    Effect.flatMap(requireName(name), fetchUnit).pipe(span("Fleet.getUnit", { "fleet.unit": name }))
+    Effect.flatMap(requireName(name), (name) => fetchUnit(name)).pipe(span("Fleet.getUnit", { "fleet.unit": name }))
 
   const createUnit = (name: string, unit: Unit) =>
     Effect.flatMap(requireName(name), () =>
@@ -63,7 +71,7 @@ export const make = (pipeline: Request.Pipeline): FleetService => {
             options: unit.options.map(({ name, section, value }) => ({ section, name, value }))
           }
         }),
-        fetchUnit(name)
+        refetchUnit(name)
       )
     ).pipe(span("Fleet.createUnit", { "fleet.unit": name }))
 
@@ -72,7 +80,10 @@ export const make = (pipeline: Request.Pipeline): FleetService => {
       requireName(unit),
       (name): Effect.Effect<FleetUnit, FleetError> =>
         isDesiredState(state)
-          ? Effect.andThen(pipeline.request("PUT", unitPath(name), { body: { desiredState: state } }), fetchUnit(name))
+          ? Effect.andThen(
+              pipeline.request("PUT", unitPath(name), { body: { desiredState: state } }),
+              refetchUnit(name)
+            )
           : Effect.fail(new ValueError({ message: invalidStateMessage }))
     ).pipe(
       span("Fleet.setUnitDesiredState", {
@@ -138,23 +149,13 @@ const paginate = <A>(
   fetch: (pageToken: string | undefined) => Effect.Effect<Page<A>, APIError | TransportError>
 ): Stream.Stream<A, APIError | TransportError> =>
   Stream.suspend(() => {
-    const seen = new Set<string>()
+    const repeated = repeatedTokenGuard(label)
     return Stream.paginate(undefined as string | undefined, (token) =>
       Effect.flatMap(fetch(token), (page) => {
         const next = page.nextPageToken
         if (next === undefined) return Effect.succeed([page.items, Option.none()] as const)
-        if (seen.has(next)) {
-          return Effect.fail(
-            new TransportError({
-              reason: "MalformedResponse",
-              message:
-                `${label}: fleet sent the next-page token ${JSON.stringify(next)} a second time in one listing` +
-                ` (after ${seen.size} pages); the listing would never end`
-            })
-          )
-        }
-        seen.add(next)
-        return Effect.succeed([page.items, Option.some(next)] as const)
+        const failure = repeated(next)
+        return failure === undefined ? Effect.succeed([page.items, Option.some(next)] as const) : Effect.fail(failure)
       })
     )
   })

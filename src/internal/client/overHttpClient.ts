@@ -42,6 +42,9 @@ const concat = (chunks: ReadonlyArray<Uint8Array>, total: number): Uint8Array =>
  * in one piece when its declared length is within `maxResponseBytes`, else chunk by chunk, counting: over the bound,
  * reading stops, which ends the response stream and so aborts the request. The deadline is `withDeadline`'s, on the
  * current `Clock`.
+ *
+ * @since 0.2.0
+ * @internal
  */
 export const sendWith =
   (client: HttpClient.HttpClient, maxResponseBytes: number): Send =>
@@ -71,9 +74,10 @@ const exchangeWith = (
           body
         })
         if (declared !== undefined && declared > maxResponseBytes) {
-          // Pulling at most one chunk, then closing the stream, destroys the body and so aborts the request.
+          // Opening the body stream and closing it unread destroys the body and so aborts the request at once,
+          // without waiting for a first chunk the server may never send (as the dispatcher path does).
           return Effect.andThen(
-            Effect.ignore(Stream.runHead(response.stream)),
+            Effect.scoped(Stream.toPull(response.stream)),
             Effect.fail(tooLarge(maxResponseBytes, declared))
           )
         }

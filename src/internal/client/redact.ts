@@ -22,6 +22,9 @@ const authorityStart = (text: string): number => schemeAndSlashes.exec(text)?.[0
 /**
  * `input` with everything between `//` (or the start, when there is none) and the last `@` replaced by `***`;
  * unchanged when it holds no `@`. Works on any string, URL or not.
+ *
+ * @since 0.2.0
+ * @internal
  */
 export const redactUrl = (input: string): string => {
   const at = lastAt(input)
@@ -35,6 +38,9 @@ export const redactUrl = (input: string): string => {
  * Whether a URL carries credentials: for an `http:` or `https:` URL that parses, whether the WHATWG parser finds a
  * username or password (so that `http://host/p@x` passes); for anything else, whether {@link redactUrl} would hide
  * something (a password holding `/` breaks the parse; `admin:secret@host` parses as the scheme `admin:`).
+ *
+ * @since 0.2.0
+ * @internal
  */
 export const hasCredentials = (input: string): boolean => {
   let url: URL | undefined

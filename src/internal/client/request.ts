@@ -9,12 +9,17 @@ import * as Option from "effect/Option"
 import type * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import { APIError, type FleetError, isTransient, TransportError } from "../../FleetError.ts"
-import type { ExchangeFailure, Incoming, Method, Outgoing, Send } from "./send.ts"
+import type { Incoming, Method, Outgoing, Send } from "./send.ts"
 import type { Page } from "./service.ts"
 
 const utf8 = new TextDecoder()
 
-/** The response's body as text. */
+/**
+ * The response's body as text.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const textOf = (response: Incoming): string => utf8.decode(response.body)
 
 const describeBody = (text: string): string => {
@@ -65,6 +70,9 @@ const apiError = (response: Incoming): APIError => {
 /**
  * A page of a listing as fleet sends it (`{"units": [...], "nextPageToken": "..."}`, either key absent when empty
  * or last), decoded to `items` and `nextPageToken` whatever the listing's key.
+ *
+ * @since 0.2.0
+ * @internal
  */
 export const PageSchema = <S extends Schema.Top>(key: "units" | "states" | "machines", item: S) =>
   Schema.Struct({
@@ -72,9 +80,20 @@ export const PageSchema = <S extends Schema.Top>(key: "units" | "states" | "mach
     nextPageToken: Schema.optionalKey(Schema.String)
   }).pipe(Schema.encodeKeys({ items: key }))
 
-/** Parsed JSON to a value: the fast path's when it recognises the input, else the Schema's value or error. */
+/**
+ * Parsed JSON to a value: the fast path's when it recognises the input, else the Schema's value or error.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export type Decoder<A> = (json: unknown) => Effect.Effect<A, unknown>
 
+/**
+ * A {@link Decoder} that tries the fast path first and falls back to the Schema.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const decoder = <S extends Schema.Top & { readonly DecodingServices: never }>(
   schema: S,
   fast: (json: unknown) => S["Type"] | undefined
@@ -119,19 +138,42 @@ const decodeBody = <A>(decode: Decoder<A>, label: string, response: Incoming): E
 const mayHaveReachedFleet = (error: APIError | TransportError): boolean =>
   error._tag === "TransportError" ? error.reason !== "Connect" : error.code === 502 || error.code === 504
 
+/**
+ * What a request carries besides its method and path: query, body, and how its outcome is judged and traced.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export interface RequestOptions {
   readonly urlParams?: Record<string, string> | undefined
   readonly body?: unknown
   /** DELETE under retry: a 404 after an attempt that may have reached fleet means that attempt did the work. */
   readonly notFoundOnRetryIsSuccess?: boolean
+  /**
+   * `false` for a request that is not what the current span describes (`createUnit`'s GET of the unit it PUT, the
+   * discovery probe while a layer is built): it leaves the span's method, path, status and retries alone.
+   */
+  readonly annotate?: boolean | undefined
 }
 
+/**
+ * The settings of a pipeline: where requests go, how long each may take, and the retry schedule.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export interface PipelineOptions {
   readonly baseUrl: string
   readonly timeout: Duration.Duration
   readonly retry: Schedule.Schedule<unknown, FleetError> | undefined
 }
 
+/**
+ * The request pipeline: one request, a decoded request, and a page of a listing.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export interface Pipeline {
   readonly baseUrl: string
   /** One request, its status judged, retried on the schedule while transient. */
@@ -140,6 +182,16 @@ export interface Pipeline {
     path: string,
     options?: RequestOptions
   ) => Effect.Effect<Incoming, APIError | TransportError>
+  /**
+   * A request whose 2xx response `read` turns into a value, inside each attempt (so that the retry schedule covers
+   * what `read` finds wrong too).
+   */
+  readonly read: <A>(
+    method: Method,
+    path: string,
+    read: (response: Incoming) => Effect.Effect<A, TransportError>,
+    options?: RequestOptions
+  ) => Effect.Effect<A, APIError | TransportError>
   /**
    * A request whose 2xx body is JSON decoded by `decode`; a body that is not JSON or not of the expected shape is a
    * `MalformedResponse`, inside the attempt so that the retry schedule covers it too.
@@ -176,6 +228,12 @@ const target = (baseUrl: string, path: string, urlParams?: Record<string, string
 
 const noContent: Incoming = { status: 204, contentType: undefined, location: undefined, body: new Uint8Array(0) }
 
+/**
+ * The request pipeline over a transport's `Send`.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const makePipeline = (send: Send, options: PipelineOptions): Pipeline => {
   const { baseUrl, retry, timeout } = options
   const { origin, path: prefix } = target(baseUrl, "")
@@ -195,20 +253,29 @@ export const makePipeline = (send: Send, options: PipelineOptions): Pipeline => 
       body: request.body === undefined ? undefined : JSON.stringify(request.body)
     }
     // One annotation per request, when it ends: what it was, how many retries it took, and its status if answered.
+    // A follow-up leaves the span to the operation's own request, so that the span describes the operation.
+    const annotate = (status: number | undefined) =>
+      request.annotate === false
+        ? Effect.void
+        : Effect.annotateCurrentSpan(
+            status === undefined
+              ? { "http.request.method": method, "url.path": path, "fleet.retries": retries }
+              : {
+                  "http.request.method": method,
+                  "url.path": path,
+                  "fleet.retries": retries,
+                  "http.response.status_code": status
+                }
+          )
     return Effect.matchEffect(send(outgoing, timeout), {
       onFailure: ({ cause, detail, reason }) =>
         Effect.andThen(
-          Effect.annotateCurrentSpan({ "http.request.method": method, "url.path": path, "fleet.retries": retries }),
+          annotate(undefined),
           Effect.fail(new TransportError({ reason, message: `${method} ${path}: ${detail}`, cause }))
         ),
       onSuccess: (response): Effect.Effect<Incoming, APIError> =>
         Effect.andThen(
-          Effect.annotateCurrentSpan({
-            "http.request.method": method,
-            "url.path": path,
-            "fleet.retries": retries,
-            "http.response.status_code": response.status
-          }),
+          annotate(response.status),
           response.status < 300
             ? Effect.succeed(response)
             : response.status === 404 && mayHaveLanded && request.notFoundOnRetryIsSuccess === true
@@ -246,6 +313,7 @@ export const makePipeline = (send: Send, options: PipelineOptions): Pipeline => 
   return {
     baseUrl,
     request: (method, path, request = {}) => run(method, path, request, Effect.succeed),
+    read: (method, path, read, request = {}) => run(method, path, request, read),
     json,
     page: (decode, path, urlParams, pageToken) =>
       Effect.map(
@@ -260,25 +328,34 @@ export const makePipeline = (send: Send, options: PipelineOptions): Pipeline => 
 const Discovery = Schema.Struct({ id: Schema.Literal("fleet:v1") })
 const isDiscovery = Schema.is(Discovery)
 const etcdUnavailable = "fleet server unable to communicate with etcd"
+const discoveryPath = "/fleet/v1/discovery"
+const discoveryPrefix = `GET ${discoveryPath}: `
 
 /**
  * Whether the endpoint answers like fleet: GET /fleet/v1/discovery must return fleet's discovery document (or
- * fleet's own 503 while it cannot reach etcd, which is still fleet). The same exchange as every request; python-fleet's
- * `ValueError`s say what went wrong.
+ * fleet's own 503 while it cannot reach etcd, which is still fleet). One more call through the pipeline, without
+ * retries and without touching the current span; any answer that is not fleet's (another status, a body that is not
+ * JSON or not the document) is `false`, and only a failed exchange fails, with what failed (python-fleet's
+ * `ValueError`s word the two differently).
+ *
+ * @since 0.2.0
+ * @internal
  */
-export const probe = (
-  send: Send,
-  baseUrl: string,
-  timeout: Duration.Duration
-): Effect.Effect<boolean, ExchangeFailure> =>
-  Effect.map(
-    send({ method: "GET", ...target(baseUrl, "/fleet/v1/discovery"), body: undefined }, timeout),
-    (response) => {
-      const body = parseJson(textOf(response))
-      if (Option.isNone(body)) return false
-      if (response.status === 200) return isDiscovery(body.value)
-      if (response.status !== 503) return false
-      const error = decodeErrorBody(body.value)
-      return Option.isSome(error) && error.value.error.message === etcdUnavailable
-    }
-  )
+export const probe = (send: Send, baseUrl: string, timeout: Duration.Duration): Effect.Effect<boolean, string> =>
+  makePipeline(send, { baseUrl, timeout, retry: undefined })
+    .read(
+      "GET",
+      discoveryPath,
+      (response) =>
+        Effect.succeed(
+          response.status === 200 && Option.exists(parseJson(textOf(response)), (body) => isDiscovery(body))
+        ),
+      { annotate: false }
+    )
+    .pipe(
+      Effect.catchTag("APIError", (error) => Effect.succeed(error.code === 503 && error.message === etcdUnavailable)),
+      // the exchange's own wording, without the request line every operation's failure starts with
+      Effect.mapError((error) =>
+        error.message.startsWith(discoveryPrefix) ? error.message.slice(discoveryPrefix.length) : error.message
+      )
+    )

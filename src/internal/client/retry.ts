@@ -6,6 +6,12 @@ import * as Duration from "effect/Duration"
 import * as Schedule from "effect/Schedule"
 import { type FleetError, isTransient } from "../../FleetError.ts"
 
+/**
+ * Options of {@link makeRetrySchedule}: the backoff's base and cap, and how many retries at most.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export interface RetryScheduleOptions {
   /** The first delay (default 100 ms); each further delay is `factor` times the previous one. */
   readonly base?: Duration.Input | undefined
@@ -17,6 +23,12 @@ export interface RetryScheduleOptions {
   readonly times?: number | undefined
 }
 
+/**
+ * An exponential backoff with jitter that retries only transient failures.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const makeRetrySchedule = (
   options: RetryScheduleOptions = {}
 ): Schedule.Schedule<Duration.Duration, FleetError> => {
@@ -33,9 +45,20 @@ export const makeRetrySchedule = (
   )
 }
 
+/**
+ * `makeRetrySchedule`'s defaults: `Fleet.retrySchedule`.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const retrySchedule: Schedule.Schedule<Duration.Duration, FleetError> = makeRetrySchedule()
 
-/** The watch's default: the same backoff, for as long as the failures stay transient. */
+/**
+ * The watch's default: the same backoff, for as long as the failures stay transient.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const watchRetrySchedule: Schedule.Schedule<Duration.Duration, FleetError> = makeRetrySchedule({
   times: Number.POSITIVE_INFINITY
 })

@@ -7,9 +7,20 @@ import * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type { TransportErrorReason } from "../../FleetError.ts"
 
+/**
+ * The HTTP methods the fleet v1 API uses.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export type Method = "GET" | "PUT" | "DELETE" | "PATCH"
 
-/** A request as the pipeline hands it to a transport: origin, path with query, and the JSON body of a PUT. */
+/**
+ * A request as the pipeline hands it to a transport: origin, path with query, and the JSON body of a PUT.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export interface Outgoing {
   readonly method: Method
   readonly origin: string
@@ -17,7 +28,12 @@ export interface Outgoing {
   readonly body: string | undefined
 }
 
-/** A whole response. */
+/**
+ * A whole response.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export interface Incoming {
   readonly status: number
   readonly contentType: string | undefined
@@ -26,26 +42,51 @@ export interface Incoming {
   readonly body: Uint8Array
 }
 
-/** Why one exchange failed before any fleet answer could be judged; operations and the probe word it differently. */
+/**
+ * Why one exchange failed before any fleet answer could be judged; operations and the probe word it differently.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export interface ExchangeFailure {
   readonly reason: TransportErrorReason
   readonly detail: string
   readonly cause?: unknown
 }
 
-/** How the bytes travel: one request, its whole response within `timeout`, or why there is none. */
+/**
+ * How the bytes travel: one request, its whole response within `timeout`, or why there is none.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export type Send = (request: Outgoing, timeout: Duration.Duration) => Effect.Effect<Incoming, ExchangeFailure>
 
-/** The failure of a request that did not complete within its deadline. */
+/**
+ * The failure of a request that did not complete within its deadline.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const timedOut = (timeout: Duration.Duration): ExchangeFailure => ({
   reason: "Timeout",
   detail: `no complete response within ${Duration.format(timeout)}`
 })
 
-/** fleet's largest page is a few hundred KiB: the default bound leaves room for huge unit files, not for a flood. */
+/**
+ * fleet's largest page is a few hundred KiB: the default bound leaves room for huge unit files, not for a flood.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const defaultMaxResponseBytes = 32 * 1024 * 1024
 
-/** The failure of a response over `maxResponseBytes`: the request is aborted, nothing more is read. */
+/**
+ * The failure of a response over `maxResponseBytes`: the request is aborted, nothing more is read.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const tooLarge = (maxResponseBytes: number, declared?: number): ExchangeFailure => ({
   reason: "MalformedResponse",
   detail:
@@ -54,7 +95,12 @@ export const tooLarge = (maxResponseBytes: number, declared?: number): ExchangeF
       : `the response declares ${declared} bytes, over maxResponseBytes (${maxResponseBytes} bytes); the request was aborted`
 })
 
-/** A body's declared length: a number when the header is one, else `undefined` (chunked, or garbage). */
+/**
+ * A body's declared length: a number when the header is one, else `undefined` (chunked, or garbage).
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const declaredLength = (header: string | undefined): number | undefined => {
   if (header === undefined || !/^\d+$/.test(header)) return undefined
   return Number(header)

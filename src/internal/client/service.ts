@@ -9,19 +9,34 @@ import type { Machine, MetadataOp } from "../../Machine.ts"
 import type { DesiredState, FleetUnit, Unit } from "../../Unit.ts"
 import type { UnitState } from "../../UnitState.ts"
 
-/** One page of a listing, for callers who page by hand: the items and the token of the next page, if any. */
+/**
+ * One page of a listing, for callers who page by hand: the items and the token of the next page, if any.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export interface Page<A> {
   readonly items: ReadonlyArray<A>
   readonly nextPageToken: string | undefined
 }
 
-/** Filters for `listUnitStates`; each is sent only when given. */
+/**
+ * Filters for `listUnitStates`; each is sent only when given.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export interface UnitStateFilter {
   readonly machineId?: string | undefined
   readonly unitName?: string | undefined
 }
 
-/** The fleet client's operations. */
+/**
+ * The fleet client's operations.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export interface FleetService {
   /** The base URL every API path is appended to. */
   readonly baseUrl: string

@@ -1,21 +1,24 @@
 /**
  * One poll of the unit state listing that reports nothing false although fleet's paging is positional. Written
- * against the one operation it uses, so that it depends on no module of the client but the error types.
+ * against the one operation it uses, so that it depends on no module of the client but the service's types and
+ * the paging guard.
  */
 import * as Effect from "effect/Effect"
-import { type APIError, TransportError } from "../../FleetError.ts"
+import type { APIError, TransportError } from "../../FleetError.ts"
 import type { UnitState } from "../../UnitState.ts"
+import { compareBytes } from "../goJson.ts"
+import { repeatedTokenGuard } from "./paging.ts"
+import type { UnitStateFilter } from "./service.ts"
 
-/** The filters of the state listing (`Fleet.listUnitStates`'s). */
-export interface StateFilter {
-  readonly machineId?: string | undefined
-  readonly unitName?: string | undefined
-}
-
-/** What a snapshot needs of the client: one page of the state listing. */
+/**
+ * What a snapshot needs of the client: one page of the state listing.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export interface StatePages {
   readonly listUnitStatesPage: (
-    filter?: StateFilter & { readonly pageToken?: string | undefined }
+    filter?: UnitStateFilter & { readonly pageToken?: string | undefined }
   ) => Effect.Effect<
     { readonly items: ReadonlyArray<UnitState>; readonly nextPageToken: string | undefined },
     APIError | TransportError
@@ -23,9 +26,13 @@ export interface StatePages {
 }
 
 // Unit names cannot contain "/", so this cannot collide.
+/**
+ * A unit state's identity in a watch: its machine ID and unit name.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const keyOf = (state: UnitState): string => `${state.machineID ?? ""}/${state.name}`
-
-const compareBytes = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b))
 
 /** Events come in fleet's order (unit name, then machine ID, byte-wise) even when a state was found afterwards. */
 const inFleetOrder = (states: ReadonlyMap<string, UnitState>): Map<string, UnitState> =>
@@ -42,10 +49,10 @@ interface Listing {
 }
 
 // Paged here rather than through `listUnitStates`, because whether a listing spanned pages decides what it proves.
-const listAll = (fleet: StatePages, filter: StateFilter): Effect.Effect<Listing, APIError | TransportError> =>
+const listAll = (fleet: StatePages, filter: UnitStateFilter): Effect.Effect<Listing, APIError | TransportError> =>
   Effect.suspend(() => {
     const states: Array<UnitState> = []
-    const tokens = new Set<string>()
+    const repeated = repeatedTokenGuard("GET /fleet/v1/state")
     const next = (pageToken: string | undefined, pages: number): Effect.Effect<Listing, APIError | TransportError> =>
       Effect.flatMap(
         fleet.listUnitStatesPage(pageToken === undefined ? filter : { ...filter, pageToken }),
@@ -53,16 +60,8 @@ const listAll = (fleet: StatePages, filter: StateFilter): Effect.Effect<Listing,
           for (const state of page.items) states.push(state)
           const token = page.nextPageToken
           if (token === undefined) return Effect.succeed({ states, pages: pages + 1 })
-          if (tokens.has(token)) {
-            return Effect.fail(
-              new TransportError({
-                reason: "MalformedResponse",
-                message: `GET /fleet/v1/state: the next page token ${JSON.stringify(token)} was already seen in this listing`
-              })
-            )
-          }
-          tokens.add(token)
-          return next(token, pages + 1)
+          const failure = repeated(token)
+          return failure === undefined ? next(token, pages + 1) : Effect.fail(failure)
         }
       )
     return next(undefined, 0)
@@ -78,10 +77,13 @@ const listAll = (fleet: StatePages, filter: StateFilter): Effect.Effect<Listing,
  * state missing from it is looked up on its own (`?unitName=&machineID=`, one page) before it counts as removed.
  * The first poll has nothing to compare with: when it spans pages, a second listing is merged in, so that a state
  * skipped by one is still reported by the other.
+ *
+ * @since 0.2.0
+ * @internal
  */
 export const snapshot = (
   fleet: StatePages,
-  filter: StateFilter,
+  filter: UnitStateFilter,
   seen: ReadonlyMap<string, UnitState> | undefined
 ): Effect.Effect<Map<string, UnitState>, APIError | TransportError> =>
   Effect.gen(function* () {

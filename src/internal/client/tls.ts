@@ -10,6 +10,9 @@ import type { Endpoint } from "../../Endpoint.ts"
 
 /**
  * Connection pool settings shared by every transport (public as `FleetTransport.PoolOptions`).
+ *
+ * @since 0.2.0
+ * @internal
  */
 export interface PoolOptions {
   /** Most connections open at once to the endpoint (default: unlimited, as undici). */
@@ -22,6 +25,9 @@ export interface PoolOptions {
  * TLS settings for HTTPS endpoints. The server's certificate is verified by default; `ca` adds trusted
  * certificate authorities, `cert` and `key` present a client certificate. The key is a secret: pass it as `Redacted`.
  * Public as `FleetTransport.TlsOptions`.
+ *
+ * @since 0.2.0
+ * @internal
  */
 export interface TlsOptions {
   readonly ca?: string | Uint8Array | ReadonlyArray<string | Uint8Array> | undefined
@@ -40,6 +46,9 @@ const toBuffer = (value: string | Uint8Array): string | Buffer =>
  * Node's TLS options for `options`. With `host`, the connection is one this library opens itself: the certificate
  * is verified against `host` and, unless it is an IP address (which SNI cannot carry, and node warns about it:
  * DEP0123), `host` is also sent as the server name. Without it, the caller (undici) fills both in.
+ *
+ * @since 0.2.0
+ * @internal
  */
 export const connectionOptions = (options: TlsOptions | undefined, host?: string): tls.ConnectionOptions => {
   const ca = options?.ca
@@ -59,6 +68,9 @@ export const connectionOptions = (options: TlsOptions | undefined, host?: string
 /**
  * undici's pool settings. Its timers take milliseconds, at least 1 (it refuses 0) and at most what setTimeout
  * holds (past 2^31 - 1 it would fire at once).
+ *
+ * @since 0.2.0
+ * @internal
  */
 export const poolSettings = (pool: PoolOptions | undefined) => ({
   ...(pool?.connections !== undefined ? { connections: pool.connections } : {}),
@@ -67,7 +79,12 @@ export const poolSettings = (pool: PoolOptions | undefined) => ({
     : {})
 })
 
-/** undici's Agent options for an endpoint: the pool, and how to connect (a unix socket, TLS, or plain TCP). */
+/**
+ * undici's Agent options for an endpoint: the pool, and how to connect (a unix socket, TLS, or plain TCP).
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const agentOptions = (endpoint: Endpoint, options: TlsOptions & PoolOptions = {}) => {
   const connect: object =
     endpoint._tag === "Unix" ? { socketPath: endpoint.socketPath } : endpoint.secure ? connectionOptions(options) : {}

@@ -37,7 +37,12 @@ const messageOf = (error: unknown): string | undefined => {
   return typeof message === "string" && message !== "" ? message : undefined
 }
 
-/** Classifies a failure. `beforeResponse` tells whether any response had arrived when it happened. */
+/**
+ * Classifies a failure. `beforeResponse` tells whether any response had arrived when it happened.
+ *
+ * @since 0.2.0
+ * @internal
+ */
 export const classify = (
   error: unknown,
   beforeResponse: boolean
