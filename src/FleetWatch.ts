@@ -26,7 +26,7 @@ import { type APIError, isTransient, type TransportError, ValueError, WaitTimeou
 import * as Fleet from "./Fleet.ts"
 import { watchRetrySchedule } from "./internal/client/retry.ts"
 import { snapshot } from "./internal/client/stateSnapshot.ts"
-import { isGlobal } from "./internal/unitRules.ts"
+import * as Reached from "./internal/client/reached.ts"
 
 /**
  * A change seen by {@link watchUnitStates}: a unit state that appeared (`Added`), one whose hash or systemd states
@@ -175,21 +175,7 @@ const defaultInterval = Duration.millis(250)
  * @since 0.2.0
  * @category predicates
  */
-export const hasReached =
-  (target: DesiredState) =>
-  ({ unit, states }: UnitStatus): boolean => {
-    if (unit === undefined) return false
-    const global = isGlobal(unit.options)
-    // fleet never sets currentState on a global unit: fleetctl waits for its desired state instead.
-    if ((global ? unit.desiredState : unit.currentState) !== target) return false
-    if (target !== "launched") return true
-    const mine = global
-      ? states
-      : states.filter(
-          (s) => unit.machineID === undefined || s.machineID === undefined || s.machineID === unit.machineID
-        )
-    return mine.length > 0 && mine.every((s) => s.systemdActiveState === "active")
-  }
+export const hasReached: (target: DesiredState) => (status: UnitStatus) => boolean = Reached.hasReached
 
 // What a poll saw, in words, for the message of a `WaitTimeoutError`.
 const describeStatus = ({ unit, states }: UnitStatus): string => {

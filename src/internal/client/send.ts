@@ -95,13 +95,4 @@ export const tooLarge = (maxResponseBytes: number, declared?: number): ExchangeF
       : `the response declares ${declared} bytes, over maxResponseBytes (${maxResponseBytes} bytes); the request was aborted`
 })
 
-/**
- * A body's declared length: a number when the header is one, else `undefined` (chunked, or garbage).
- *
- * @since 0.2.0
- * @internal
- */
-export const declaredLength = (header: string | undefined): number | undefined => {
-  if (header === undefined || !/^\d+$/.test(header)) return undefined
-  return Number(header)
-}
+export { declaredLength } from "../contentLength.ts"

@@ -6,7 +6,7 @@
 import * as Effect from "effect/Effect"
 import type { APIError, TransportError } from "../../FleetError.ts"
 import type { UnitState } from "../../UnitState.ts"
-import { compareBytes } from "../goJson.ts"
+import { compareBytes } from "../goString.ts"
 import { repeatedTokenGuard } from "./paging.ts"
 import type { UnitStateFilter } from "./service.ts"
 
