@@ -4,6 +4,10 @@
  * request travels lives in `internal/client/request.ts`, how an endpoint becomes a transport in
  * `internal/client/connect.ts`; watching and waiting are in `FleetWatch`.
  *
+ * Why it is a little over 450 lines: it is only the public face users reach as `Fleet.x` (the service, its layers,
+ * one accessor per operation, the retry and fleetctl-config exports), and most of its lines are their JSDoc; the
+ * logic behind each is a one-line call into `internal/client/`.
+ *
  * @example
  * ```ts
  * import { Effect, Stream } from "effect"
