@@ -1,6 +1,6 @@
 /**
  * The `effect-fleet` bin as users run it: the bundle `npm run build` writes (dist/cli-bundle/) prints byte for byte
- * what the CLI prints in-process from the source, and Node's compile cache, which the bin turns on, is harmless when
+ * what the CLI prints when run from its TypeScript source (help and usage errors included), and Node's compile cache, which the bin turns on, is harmless when
  * its directory cannot be used.
  */
 import { execFile } from "node:child_process"
@@ -14,6 +14,7 @@ const repo = path.resolve(import.meta.dirname, "..")
 const bin = path.join(repo, "bin", "effect-fleet.js")
 const bundle = path.join(repo, "dist", "cli-bundle", "bin.js")
 const haveBundle = fs.existsSync(bundle)
+const source = path.join(repo, "src", "bin.ts")
 
 const runFile = (file: string, args: ReadonlyArray<string>, env: NodeJS.ProcessEnv = {}): Promise<Result> =>
   new Promise((resolve) => {
@@ -80,14 +81,18 @@ describe("the effect-fleet bin", () => {
     ["cat", "db"],
     ["cat", "nope"],
     ["stop", "--no-block", "db"],
-    ["version"]
+    ["version"],
+    ["--help"],
+    ["start", "--help"],
+    ["no-such-command"]
   ]
 
   describe.skipIf(!haveBundle)("run from the bundle (skipped without `npm run build`)", () => {
-    it.each(commands)("%s: the same bytes and exit code as the CLI in-process", async (...args) => {
+    it.each(commands)("%s: the same bytes and exit code as the CLI from source", async (...args) => {
       const bundled = await runFile(bin, ["--endpoint", server.url, ...args])
-      const inProcess = await effectFleet(["--endpoint", server.url, ...args])
-      expect(bundled).toEqual(inProcess)
+      const fromSource = await runFile(source, ["--endpoint", server.url, ...args])
+      expect(bundled).toEqual(fromSource)
+      expect(bundled.stdout + bundled.stderr).not.toBe("")
     })
 
     it("a connection refused reads as it does in-process", async () => {
