@@ -60,13 +60,13 @@ interface Sample {
   readonly cpu: number | undefined
 }
 
-const time = (command: string, args: ReadonlyArray<string>): Sample => {
+const time = (command: string, args: ReadonlyArray<string>, env: NodeJS.ProcessEnv = process.env): Sample => {
   const start = process.hrtime.bigint()
   if (gnuTime === undefined) {
-    execFileSync(command, [...args], { stdio: ["ignore", "ignore", "inherit"] })
+    execFileSync(command, [...args], { stdio: ["ignore", "ignore", "inherit"], env })
     return { wall: Number(process.hrtime.bigint() - start) / 1e6, cpu: undefined }
   }
-  const result = spawnSync(gnuTime, ["-f", "%U %S", command, ...args], { stdio: ["ignore", "ignore", "pipe"] })
+  const result = spawnSync(gnuTime, ["-f", "%U %S", command, ...args], { stdio: ["ignore", "ignore", "pipe"], env })
   const wall = Number(process.hrtime.bigint() - start) / 1e6
   const [user, system] = result.stderr.toString().trim().split("\n").at(-1)!.split(" ").map(Number)
   return { wall, cpu: ((user ?? 0) + (system ?? 0)) * 1000 }
@@ -77,9 +77,9 @@ const median = (xs: ReadonlyArray<number>): number => {
   return sorted[Math.floor(sorted.length / 2)]!
 }
 
-const measure = (command: string, args: ReadonlyArray<string>) => {
-  time(command, args) // warm the file cache
-  const samples = Array.from({ length: rounds }, () => time(command, args))
+const measure = (command: string, args: ReadonlyArray<string>, env?: NodeJS.ProcessEnv) => {
+  time(command, args, env) // warm the file cache (and fill the compile cache)
+  const samples = Array.from({ length: rounds }, () => time(command, args, env))
   const walls = samples.map((s) => s.wall)
   const cpus = samples.flatMap((s) => (s.cpu === undefined ? [] : [s.cpu]))
   return { median: median(walls), min: Math.min(...walls), cpu: cpus.length > 0 ? median(cpus) : undefined }
@@ -87,8 +87,19 @@ const measure = (command: string, args: ReadonlyArray<string>) => {
 
 try {
   const ours = measure(process.execPath, [bin, "--endpoint", url, "list-units"])
+  const distBin = path.join(repo, "dist", "bin.js")
+  const unbundled = fs.existsSync(distBin)
+    ? measure(process.execPath, [distBin, "--endpoint", url, "list-units"], {
+        ...process.env,
+        NODE_DISABLE_COMPILE_CACHE: "1"
+      })
+    : undefined
   const theirs = fs.existsSync(fleetctl) ? measure(fleetctl, ["--endpoint", url, "list-units"]) : undefined
-  const compiled = fs.existsSync(path.join(repo, "dist", "bin.js")) ? "dist (compiled)" : "src (type-stripped)"
+  const compiled = !fs.existsSync(distBin)
+    ? "src (type-stripped)"
+    : fs.existsSync(path.join(repo, "dist", "cli-bundle", "bin.js"))
+      ? "the bundle (dist/cli-bundle)"
+      : "dist (compiled, not bundled)"
   const ms = (n: number) => `${n.toFixed(0)} ms`
   const cpu = (n: number | undefined) => (n === undefined ? "-" : ms(n))
   console.log(`list-units, 100 units on 10 machines, median of ${rounds} runs (min in brackets); CLI from ${compiled}`)
@@ -99,6 +110,12 @@ try {
     `| effect-fleet list-units | ${ms(ours.median)} (${ms(ours.min)}) | ${cpu(ours.cpu)} |` +
       ` < 500 ms: ${ours.median < 500 ? "met" : "NOT met"} |`
   )
+  if (unbundled !== undefined) {
+    console.log(
+      `| node dist/bin.js list-units (unbundled, no compile cache) | ${ms(unbundled.median)} (${ms(unbundled.min)}) |` +
+        ` ${cpu(unbundled.cpu)} | - |`
+    )
+  }
   if (theirs !== undefined) {
     console.log(`| fleetctl list-units | ${ms(theirs.median)} (${ms(theirs.min)}) | ${cpu(theirs.cpu)} | - |`)
     console.log(`ratio effect-fleet / fleetctl: ${(ours.median / theirs.median).toFixed(1)}x`)
