@@ -97,8 +97,11 @@ export const us = (value: number): string => `${value.toFixed(1)} µs`
 export const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`
 export const times = (ratio: number): string => `${ratio.toFixed(2)}x`
 
-export const verdict = (ratio: number, target: number): string =>
-  ratio <= target ? "met" : `missed by ${((ratio / target - 1) * 100).toFixed(0)}%`
+export const verdict = (ratio: number, target: number): string => {
+  if (ratio <= target) return "met"
+  const over = (ratio / target - 1) * 100
+  return `missed by ${over < 1 ? "<1" : over.toFixed(0)}%`
+}
 
 /** Issue 11's targets are on client CPU; the wall-time verdict is given beside it. */
 export const cpuVerdict = (cpuRatio: number, wallRatio: number, target: number): string =>
