@@ -5,14 +5,14 @@ import { execFileSync, spawn } from "node:child_process"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as http from "node:http"
-import * as net from "node:net"
+import type * as net from "node:net"
 import * as path from "node:path"
 import { Endpoint, Fleet, FleetServer, FleetSsh, SshConnection, Unit } from "../src/index.ts"
 import { ValueError } from "../src/FleetError.ts"
 import { isTunnelFailure } from "../src/internal/ssh/tunnelFailure.ts"
 import { startTinyServer, type TinyServer } from "./support/httpServer.ts"
 import { makePki, tlsProxy } from "./support/tls.ts"
-import { freePort } from "./support/net.ts"
+import { freePort, silentServer } from "./support/net.ts"
 import { establishedOn, startAgent, waitFor } from "./support/sshd.ts"
 import { backends, keygen, openssh, type SshTestServer } from "./support/sshServer.ts"
 
@@ -33,38 +33,6 @@ const causes = (error: unknown): Array<unknown> => {
   }
   return chain
 }
-
-/** A TCP server that accepts and never says a word, counting the connections still open. */
-const silentServer = Effect.acquireRelease(
-  Effect.promise(
-    () =>
-      new Promise<{
-        readonly server: net.Server
-        readonly sockets: Set<net.Socket>
-        readonly port: number
-        readonly open: () => number
-      }>((resolve) => {
-        const sockets = new Set<net.Socket>()
-        const server = net.createServer((socket) => {
-          sockets.add(socket)
-          socket.on("close", () => sockets.delete(socket))
-          socket.on("error", () => {})
-          // Reading (and dropping) the client's bytes is what lets the server see it hang up.
-          socket.resume()
-        })
-        server.listen(0, "127.0.0.1", () => {
-          const address = server.address()
-          const port = typeof address === "object" && address !== null ? address.port : 0
-          resolve({ server, sockets, port, open: () => sockets.size })
-        })
-      })
-  ),
-  ({ server, sockets }) =>
-    Effect.promise(() => {
-      for (const socket of sockets) socket.destroy()
-      return new Promise<void>((resolve) => server.close(() => resolve()))
-    })
-)
 
 // The cases that hold for any SSH server run against each server this machine has (see support/sshServer.ts);
 // those that need OpenSSH's own tools skip without them, saying which.
@@ -626,6 +594,21 @@ describe.each(backends())("FleetSsh against $name", (backend) => {
     const established = () => establishedOn(sshd.port)
     const settle = (what: string, check: () => boolean) => Effect.promise(() => waitFor(check, what))
     const ssh2Client = Effect.promise(() => import("ssh2")).pipe(Effect.map((module) => module.Client))
+    /** A caller-owned ssh2 client connected through connectClient, ended when the test's scope closes. */
+    const connectedClient = Effect.gen(function* () {
+      const Client = yield* ssh2Client
+      const client = new Client()
+      // A connection reset when the test server stops would otherwise be thrown: ssh2 emits it as "error".
+      client.on("error", () => {})
+      yield* Effect.addFinalizer(() => Effect.sync(() => client.end()))
+      yield* SshConnection.connectClient(client, {
+        host: "127.0.0.1",
+        port: sshd.port,
+        username: "root",
+        privateKey: sshd.userPrivateKey
+      })
+      return client
+    })
 
     it.effect("one SSH connection per layer, gone (as sshd sees it) when the scope closes", () =>
       Effect.gen(function* () {
@@ -664,17 +647,7 @@ describe.each(backends())("FleetSsh against $name", (backend) => {
 
     it.effect("20 layers over one caller-owned connection leave no listener and no channel behind", () =>
       Effect.gen(function* () {
-        const Client = yield* ssh2Client
-        const client = new Client()
-        // A connection reset when the test server stops would otherwise be thrown: ssh2 emits it as "error".
-        client.on("error", () => {})
-        yield* Effect.addFinalizer(() => Effect.sync(() => client.end()))
-        yield* SshConnection.connectClient(client, {
-          host: "127.0.0.1",
-          port: sshd.port,
-          username: "root",
-          privateKey: sshd.userPrivateKey
-        })
+        const client = yield* connectedClient
         const listeners = () => ["end", "close", "error", "ready"].map((event) => client.listenerCount(event))
         const before = listeners()
         for (let i = 0; i < 20; i++) {
@@ -723,17 +696,7 @@ describe.each(backends())("FleetSsh against $name", (backend) => {
 
     it.effect("connectClient connects a caller's client and waits for its ready; it stays the caller's", () =>
       Effect.gen(function* () {
-        const Client = yield* ssh2Client
-        const client = new Client()
-        // A connection reset when the test server stops would otherwise be thrown: ssh2 emits it as "error".
-        client.on("error", () => {})
-        yield* Effect.addFinalizer(() => Effect.sync(() => client.end()))
-        yield* SshConnection.connectClient(client, {
-          host: "127.0.0.1",
-          port: sshd.port,
-          username: "root",
-          privateKey: sshd.userPrivateKey
-        })
+        const client = yield* connectedClient
         const body = yield* getJson(`${unix.baseUrl}/connected-for-you`).pipe(
           Effect.provide(FleetSsh.layerNoConnection({ endpoint: unix })),
           Effect.provide(SshConnection.layerFromClient(client))

@@ -14,6 +14,15 @@ import { type Sshd, sshdAvailable, startAgent, startSshd } from "./support/sshd.
 
 const machine = "abcdef0123456789abcdef0123456789"
 
+/** A unit state on the machine, loaded and active, as the server is seeded with and reports it. */
+const state = (name: string, systemdSubState: string) => ({
+  name,
+  machineID: machine,
+  systemdLoadState: "loaded",
+  systemdActiveState: "active",
+  systemdSubState
+})
+
 describe.skipIf(!sshdAvailable())("status, journal and ssh over a real sshd (skipped without /usr/sbin/sshd)", () => {
   let sshd: Sshd
   let agent: { readonly socket: string; readonly stop: () => Promise<void> }
@@ -47,22 +56,7 @@ describe.skipIf(!sshdAvailable())("status, journal and ssh over a real sshd (ski
     server = await localServer({
       machines: [{ id: machine, primaryIP: "127.0.0.1" }],
       units: [unit("web.service", "launched"), unit("failing.service", "launched"), unit("idle.service", "inactive")],
-      states: [
-        {
-          name: "web.service",
-          machineID: machine,
-          systemdLoadState: "loaded",
-          systemdActiveState: "active",
-          systemdSubState: "running"
-        },
-        {
-          name: "failing.service",
-          machineID: machine,
-          systemdLoadState: "loaded",
-          systemdActiveState: "active",
-          systemdSubState: "exited"
-        }
-      ]
+      states: [state("web.service", "running"), state("failing.service", "exited")]
     })
     common = ["--endpoint", server.url, "--ssh-username", os.userInfo().username, "--known-hosts-file", knownHosts]
   })
@@ -115,15 +109,7 @@ describe.skipIf(!sshdAvailable())("status, journal and ssh over a real sshd (ski
           currentState: expect.stringMatching(/^(loaded|launched)$/),
           machineID: machine
         },
-        states: [
-          {
-            name: "web.service",
-            machineID: machine,
-            systemdLoadState: "loaded",
-            systemdActiveState: "active",
-            systemdSubState: "running"
-          }
-        ]
+        states: [state("web.service", "running")]
       }
     ])
   })

@@ -66,6 +66,29 @@ interface Step {
   readonly in?: "root" | "other"
 }
 
+/**
+ * Runs each step with fleetctl against `theirs` and with effect-fleet against `ours`, in the unit files' directory,
+ * and expects the two results, put through the step's `normalize`, to be equal.
+ */
+const compareSteps = async (
+  steps: ReadonlyArray<Step>,
+  theirs: { readonly url: string },
+  ours: { readonly url: string },
+  normalize: (step: Step) => (result: Result) => Result = () => settle
+) => {
+  const dirs = unitFiles()
+  for (const step of steps) {
+    const cwd = step.in === "other" ? dirs.other : dirs.root
+    const expected: Result = await fleetctl(["--endpoint", theirs.url, ...step.args], { cwd })
+    const actual = await effectFleet(["--endpoint", ours.url, ...step.args], { cwd })
+    const compare = normalize(step)
+    expect({ step: step.args.join(" "), ...compare(actual) }).toEqual({
+      step: step.args.join(" "),
+      ...compare(expected)
+    })
+  }
+}
+
 const steps: ReadonlyArray<Step> = [
   { args: ["submit"] },
   { args: ["submit", "hello.service"] },
@@ -100,17 +123,8 @@ const steps: ReadonlyArray<Step> = [
 describe.skipIf(!haveFleetctl)("unit commands vs fleetctl (skipped without ../shared/tools/fleet-ref)", () => {
   it("the same steps give the same output, stderr and exit codes", { timeout: 120_000 }, async () => {
     const [theirs, ours] = await Promise.all([localServer(seed, "simulated"), localServer(seed, "simulated")])
-    const dirs = unitFiles()
     try {
-      for (const step of steps) {
-        const cwd = step.in === "other" ? dirs.other : dirs.root
-        const expected: Result = await fleetctl(["--endpoint", theirs.url, ...step.args], { cwd })
-        const actual = await effectFleet(["--endpoint", ours.url, ...step.args], { cwd })
-        expect({ step: step.args.join(" "), ...settle(actual) }).toEqual({
-          step: step.args.join(" "),
-          ...settle(expected)
-        })
-      }
+      await compareSteps(steps, theirs, ours)
     } finally {
       await Promise.all([theirs.close(), ours.close()])
     }
@@ -160,19 +174,11 @@ describe.skipIf(!haveFleetctl)(
   () => {
     it("the same steps give the same output, stderr and exit codes", { timeout: 180_000 }, async () => {
       const [theirs, ours] = await Promise.all([localServer(seed, "simulated"), localServer(seed, "simulated")])
-      const dirs = unitFiles()
       try {
-        for (const step of blockingSteps) {
-          const cwd = step.in === "other" ? dirs.other : dirs.root
-          const expected: Result = await fleetctl(["--endpoint", theirs.url, ...step.args], { cwd })
-          const actual = await effectFleet(["--endpoint", ours.url, ...step.args], { cwd })
+        await compareSteps(blockingSteps, theirs, ours, (step) => {
           const units = step.args.filter((arg) => !arg.startsWith("-")).length - 1
-          const compare = units > 1 ? (result: Result) => settle(withoutMachines(result)) : settle
-          expect({ step: step.args.join(" "), ...compare(actual) }).toEqual({
-            step: step.args.join(" "),
-            ...compare(expected)
-          })
-        }
+          return units > 1 ? (result: Result) => settle(withoutMachines(result)) : settle
+        })
       } finally {
         await Promise.all([theirs.close(), ours.close()])
       }
@@ -208,17 +214,8 @@ describe.skipIf(!haveFleetctl || !haveTestServer || !haveEtcd)(
       const etcd = await startEtcd()
       try {
         const [theirs, ours] = await Promise.all([referenceServer(seed, etcd.url), referenceServer(seed, etcd.url)])
-        const dirs = unitFiles()
         try {
-          for (const step of referenceSteps) {
-            const cwd = step.in === "other" ? dirs.other : dirs.root
-            const expected = await fleetctl(["--endpoint", theirs.url, ...step.args], { cwd })
-            const actual = await effectFleet(["--endpoint", ours.url, ...step.args], { cwd })
-            expect({ step: step.args.join(" "), ...settle(actual) }).toEqual({
-              step: step.args.join(" "),
-              ...settle(expected)
-            })
-          }
+          await compareSteps(referenceSteps, theirs, ours)
         } finally {
           await Promise.all([theirs.close(), ours.close()])
         }

@@ -12,35 +12,9 @@ import { TransportError, ValueError } from "../src/FleetError.ts"
 import * as Connect from "../src/internal/ssh/connect.ts"
 import * as Tunnel from "../src/internal/ssh/tunnel.ts"
 import * as SshConnection from "../src/SshConnection.ts"
+import { silentServer } from "./support/net.ts"
 import { waitFor } from "./support/sshd.ts"
 import { type SshTestServer, startInProcess } from "./support/sshServer.ts"
-
-/** A TCP server that accepts and never answers, counting the connections it holds open. */
-const silentServer = Effect.acquireRelease(
-  Effect.promise(
-    () =>
-      new Promise<{ readonly port: number; readonly sockets: Set<net.Socket>; readonly server: net.Server }>(
-        (resolve) => {
-          const sockets = new Set<net.Socket>()
-          const server = net.createServer((socket) => {
-            sockets.add(socket)
-            socket.on("close", () => sockets.delete(socket))
-            socket.on("error", () => {})
-            socket.resume()
-          })
-          server.listen(0, "127.0.0.1", () => {
-            const address = server.address()
-            resolve({ port: typeof address === "object" && address !== null ? address.port : 0, sockets, server })
-          })
-        }
-      )
-  ),
-  ({ server, sockets }) =>
-    Effect.promise(() => {
-      for (const socket of sockets) socket.destroy()
-      return new Promise<void>((resolve) => server.close(() => resolve()))
-    })
-)
 
 /** A TCP proxy to `port` whose client-side connections a test can reset (RST), as a middlebox dropping them. */
 const resettingProxy = (port: number) =>

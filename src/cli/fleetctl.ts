@@ -8,16 +8,14 @@ import type { FleetError } from "../FleetError.ts"
 import type { Machine } from "../Machine.ts"
 import type { Unit } from "../Unit.ts"
 import * as UnitFile from "../UnitFile.ts"
+import { withDefaultType } from "../internal/client/units/resolve.ts"
 import { isGlobal } from "../internal/unitRules.ts"
 
-const recognizedTypes = ["service", "socket", "timer", "path", "device", "mount", "automount"]
-
-/** fleetctl's `maybeAppendDefaultUnitType`: a name with no recognized unit type gets `.service`. */
-export const maybeAppendDefaultUnitType = (arg: string): string =>
-  recognizedTypes.some((type) => arg.endsWith(`.${type}`)) ? arg : `${arg}.service`
-
-/** fleetctl's `unitNameMangle`: the base name of a path, completed with `.service`. */
-export const unitNameMangle = (arg: string): string => maybeAppendDefaultUnitType(baseName(arg))
+/**
+ * fleetctl's `unitNameMangle`: the base name of a path (Go's `path.Base`), completed with `.service` by the
+ * client's `maybeAppendDefaultUnitType`.
+ */
+export const unitNameMangle = (arg: string): string => withDefaultType(baseName(arg))
 
 /** Go's `path.Base`. */
 export const baseName = (p: string): string => {

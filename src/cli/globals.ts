@@ -75,20 +75,8 @@ export const flags = {
   debug: described(Flag.Boolean("debug"), "Print out more debug information to stderr (FLEETCTL_DEBUG)")
 }
 
-export interface RawGlobals {
-  readonly endpoint: Option.Option<string>
-  readonly driver: Option.Option<string>
-  readonly tunnel: Option.Option<string>
-  readonly knownHostsFile: Option.Option<string>
-  readonly strictHostKeyChecking: Option.Option<boolean>
-  readonly sshUsername: Option.Option<string>
-  readonly sshTimeout: Option.Option<number>
-  readonly requestTimeout: Option.Option<number>
-  readonly caFile: Option.Option<string>
-  readonly certFile: Option.Option<string>
-  readonly keyFile: Option.Option<string>
-  readonly debug: Option.Option<boolean>
-}
+/** The global flags as parsed, before the environment and defaults fill in those not given: one per `Globals` field. */
+export type RawGlobals = { readonly [K in keyof Globals]: Option.Option<Globals[K]> }
 
 export interface Globals {
   readonly endpoint: string

@@ -89,48 +89,39 @@ export const execute = (
   io: CliIOService,
   pty = false
 ): Effect.Effect<number, string> =>
-  Effect.callback<number, string>((resume) => {
+  Effect.suspend(() => {
     const options: Ssh2.ExecOptions = pty ? { pty: terminal() } : {}
-    let stream: Ssh2.ClientChannel | undefined
-    client.exec(command, options, (error, channel) => {
-      if (error) return resume(Effect.fail(error.message))
-      stream = channel
-      let code = -1
-      const out = new TextDecoder()
-      const err = new TextDecoder()
-      channel.on("data", (chunk: Buffer) => io.stdout(out.decode(chunk, { stream: true })))
-      channel.stderr.on("data", (chunk: Buffer) => io.stderr(err.decode(chunk, { stream: true })))
-      channel.on("exit", (status: number | null) => {
-        code = status ?? -1
-      })
-      if (pty) attachStdin(channel)
-      channel.on("close", () => {
-        detachStdin()
-        resume(Effect.succeed(code))
-      })
-    })
-    return Effect.sync(() => {
-      detachStdin()
-      stream?.close()
-    })
+    return session((callback) => client.exec(command, options, callback), io, -1, pty)
   })
 
 /** An interactive shell with a pty, stdin in raw mode (fleetctl's `ssh.Shell`). Returns the shell's exit status. */
 export const shell = (client: Ssh2.Client, io: CliIOService): Effect.Effect<number, string> =>
+  session((callback) => client.shell(terminal(), callback), io, 0, true)
+
+/**
+ * Opens a session channel with `open`, its output to the CLI's streams and, with `stdin`, the terminal's input to
+ * it; succeeds with the exit status (`noStatus` when the remote sent none) once the channel closes.
+ */
+const session = (
+  open: (callback: (error: Error | undefined, channel: Ssh2.ClientChannel) => void) => void,
+  io: CliIOService,
+  noStatus: number,
+  stdin: boolean
+): Effect.Effect<number, string> =>
   Effect.callback<number, string>((resume) => {
     let stream: Ssh2.ClientChannel | undefined
-    client.shell(terminal(), (error, channel) => {
+    open((error, channel) => {
       if (error) return resume(Effect.fail(error.message))
       stream = channel
-      let code = 0
+      let code = noStatus
       const out = new TextDecoder()
       const err = new TextDecoder()
       channel.on("data", (chunk: Buffer) => io.stdout(out.decode(chunk, { stream: true })))
       channel.stderr.on("data", (chunk: Buffer) => io.stderr(err.decode(chunk, { stream: true })))
       channel.on("exit", (status: number | null) => {
-        code = status ?? 0
+        code = status ?? noStatus
       })
-      attachStdin(channel)
+      if (stdin) attachStdin(channel)
       channel.on("close", () => {
         detachStdin()
         resume(Effect.succeed(code))

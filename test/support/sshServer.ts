@@ -9,14 +9,13 @@
  * server itself rather than by a shell). Its TCP connections are its own, so a test can kill them, restart the
  * server on the same port, or freeze them as a host that stopped answering.
  */
-import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import type * as Ssh2 from "ssh2"
 import { freePort } from "./net.ts"
-import { startSshd, waitFor } from "./sshd.ts"
+import { keygen as opensshKeygen, startSshd, tcpConnections, waitFor } from "./sshd.ts"
 
 export interface SshTestServer {
   /** What the server is, as test names show it. */
@@ -74,15 +73,12 @@ const loadSsh2 = async () => (await import("ssh2")).default
  * same OpenSSH formats).
  */
 export const keygen = async (file: string, passphrase = "") => {
-  if (openssh.keygen()) {
-    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", passphrase, "-C", "effect-fleet-test", "-f", file])
-  } else {
-    const { utils } = await loadSsh2()
-    const options = passphrase === "" ? {} : { passphrase, cipher: "aes256-ctr", rounds: 16 }
-    const pair = utils.generateKeyPairSync("ed25519", { comment: "effect-fleet-test", ...options })
-    fs.writeFileSync(file, pair.private, { mode: 0o600 })
-    fs.writeFileSync(`${file}.pub`, `${pair.public}\n`)
-  }
+  if (openssh.keygen()) return opensshKeygen(file, "ed25519", passphrase)
+  const { utils } = await loadSsh2()
+  const options = passphrase === "" ? {} : { passphrase, cipher: "aes256-ctr", rounds: 16 }
+  const pair = utils.generateKeyPairSync("ed25519", { comment: "effect-fleet-test", ...options })
+  fs.writeFileSync(file, pair.private, { mode: 0o600 })
+  fs.writeFileSync(`${file}.pub`, `${pair.public}\n`)
   return { privateKey: fs.readFileSync(file, "utf8"), publicKey: fs.readFileSync(`${file}.pub`, "utf8").trim() }
 }
 
@@ -136,17 +132,7 @@ const splice = (accept: () => Ssh2.ServerChannel, reject: () => void, destinatio
  * Client ends of connections to the port that have not yet taken in their peer's close (ESTABLISHED or
  * CLOSE_WAIT in /proc/net/tcp): a killed OpenSSH takes long enough to die that clients have noticed by then.
  */
-const clientsStillOpen = (port: number): number => {
-  const hex = `:${port.toString(16).toUpperCase().padStart(4, "0")}`
-  return fs
-    .readFileSync("/proc/net/tcp", "utf8")
-    .split("\n")
-    .slice(1)
-    .filter((line) => {
-      const fields = line.trim().split(/\s+/)
-      return fields[2]?.endsWith(hex) === true && (fields[3] === "01" || fields[3] === "08")
-    }).length
-}
+const clientsStillOpen = (port: number): number => tcpConnections(port, "remote", ["01", "08"])
 
 export const startInProcess = async (): Promise<SshTestServer> => {
   const { Server, utils } = await loadSsh2()

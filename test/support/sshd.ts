@@ -9,6 +9,7 @@ import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { freePort } from "./net.ts"
+import type { SshTestServer } from "./sshServer.ts"
 
 export const sshdPath = "/usr/sbin/sshd"
 
@@ -72,42 +73,31 @@ const descendants = (pid: number): Array<number> => {
   return all
 }
 
-/** Established TCP connections whose local end is the port (IPv4 loopback, from /proc/net/tcp). */
-export const establishedOn = (port: number): number => {
-  const hex = port.toString(16).toUpperCase().padStart(4, "0")
+/**
+ * IPv4 TCP connections (from /proc/net/tcp) whose local or remote end is the port and whose state is one of
+ * `states` (the kernel's hex codes: "01" ESTABLISHED, "08" CLOSE_WAIT).
+ */
+export const tcpConnections = (port: number, end: "local" | "remote", states: ReadonlyArray<string>): number => {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, "0")}`
+  const field = end === "local" ? 1 : 2
   return fs
     .readFileSync("/proc/net/tcp", "utf8")
     .split("\n")
     .slice(1)
     .filter((line) => {
       const fields = line.trim().split(/\s+/)
-      return fields[1]?.endsWith(`:${hex}`) === true && fields[3] === "01"
+      return fields[field]?.endsWith(hex) === true && states.includes(fields[3] ?? "")
     }).length
 }
 
-export interface Sshd {
+/** Established TCP connections whose local end is the port (IPv4 loopback, from /proc/net/tcp). */
+export const establishedOn = (port: number): number => tcpConnections(port, "local", ["01"])
+
+/** The OpenSSH server: an `SshTestServer` whose sessions are processes a test can find and signal. */
+export interface Sshd extends Omit<SshTestServer, "kind"> {
   readonly kind: "OpenSSH"
-  readonly dir: string
-  readonly port: number
-  readonly hostKeyFile: string
-  /** The host's public key line, `ssh-ed25519 AAAA... comment`. */
-  readonly hostPublicKey: string
-  readonly userKeyFile: string
-  readonly userPrivateKey: string
-  readonly userPublicKey: string
-  /** The per-connection sshd processes alive now. */
-  readonly sessions: () => number
   /** Their process ids, to stop them (SIGSTOP) as if the host froze without closing its connections. */
   readonly sessionPids: () => ReadonlyArray<number>
-  /** Accepts one more user key. */
-  readonly authorize: (publicKey: string) => void
-  /** Stops (SIGSTOP) every session, as a host that froze; the returned function kills them. */
-  readonly freeze: () => () => void
-  /** Kills sshd and every session it started, as if the host went away. */
-  readonly kill: () => Promise<void>
-  /** Starts sshd again on the same port with the same keys. */
-  readonly start: () => Promise<void>
-  readonly stop: () => Promise<void>
 }
 
 export const startSshd = async (): Promise<Sshd> => {

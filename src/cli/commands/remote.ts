@@ -32,6 +32,20 @@ const getUnit = (session: Session, name: string) =>
     Effect.result
   )
 
+/**
+ * The named unit, or `undefined` once fleetctl's error is printed: `<failed>: <error>` when it could not be
+ * read, `Unit <name> does not exist.` when fleet has no such unit.
+ */
+const existingUnit = (session: Session, name: string, failed: string) =>
+  Effect.map(getUnit(session, name), (unit) => {
+    if (unit._tag === "Failure") {
+      session.err(`${failed}: ${session.describe(unit.failure)}`)
+      return undefined
+    }
+    if (unit.success === undefined) session.err(`Unit ${name} does not exist.`)
+    return unit.success
+  })
+
 /** fleetctl's `runCommand`: locally when the machine is this one, else over SSH; the command's exit status. */
 export const runCommand = (
   session: Session,
@@ -84,21 +98,14 @@ export const status = Command.make(
           const data = []
           for (const arg of flags.units) {
             const name = unitNameMangle(arg)
-            const unit = yield* getUnit(session, name)
-            if (unit._tag === "Failure") {
-              session.err(`Error retrieving unit: ${session.describe(unit.failure)}`)
-              return 1
-            }
-            if (unit.success === undefined) {
-              session.err(`Unit ${name} does not exist.`)
-              return 1
-            }
+            const unit = yield* existingUnit(session, name, "Error retrieving unit")
+            if (unit === undefined) return 1
             const states = yield* Effect.result(Stream.runCollect(session.fleet.listUnitStates({ unitName: name })))
             if (states._tag === "Failure") {
               session.err(`Error retrieving unit: ${session.describe(states.failure)}`)
               return 1
             }
-            data.push({ unit: Output.unitData(unit.success), states: states.success.map(Output.stateData) })
+            data.push({ unit: Output.unitData(unit), states: states.success.map(Output.stateData) })
           }
           session.io.stdout(Output.render(flags.output, data as never))
           return 0
@@ -106,26 +113,19 @@ export const status = Command.make(
         let exit = 0
         for (const [i, arg] of flags.units.entries()) {
           const name = unitNameMangle(arg)
-          const unit = yield* getUnit(session, name)
-          if (unit._tag === "Failure") {
-            session.err(`Error retrieving unit: ${session.describe(unit.failure)}`)
-            return 1
-          }
-          if (unit.success === undefined) {
-            session.err(`Unit ${name} does not exist.`)
-            return 1
-          }
-          if (unitIsGlobal(unit.success)) continue
-          if (unit.success.currentState === "inactive") {
-            session.err(`Unit ${unit.success.name} does not appear to be loaded.`)
+          const unit = yield* existingUnit(session, name, "Error retrieving unit")
+          if (unit === undefined) return 1
+          if (unitIsGlobal(unit)) continue
+          if (unit.currentState === "inactive") {
+            session.err(`Unit ${unit.name} does not appear to be loaded.`)
             return 1
           }
           // This extra newline is fleetctl's, to match systemctl status output.
           if (i !== 0) session.io.stdout("\n")
-          const code = yield* runCommand(session, unit.success.machineID ?? "", flags.sshPort, "systemctl", [
+          const code = yield* runCommand(session, unit.machineID ?? "", flags.sshPort, "systemctl", [
             "status",
             "-l",
-            unit.success.name
+            unit.name
           ])
           if (code !== 0) {
             exit = code
@@ -169,27 +169,20 @@ export const journal = Command.make(
           return 1
         }
         const name = unitNameMangle(flags.units[0]!)
-        const unit = yield* getUnit(session, name)
-        if (unit._tag === "Failure") {
-          session.err(`Error retrieving unit ${name}: ${session.describe(unit.failure)}`)
-          return 1
-        }
-        if (unit.success === undefined) {
-          session.err(`Unit ${name} does not exist.`)
-          return 1
-        }
-        if (unitIsGlobal(unit.success)) {
+        const unit = yield* existingUnit(session, name, `Error retrieving unit ${name}`)
+        if (unit === undefined) return 1
+        if (unitIsGlobal(unit)) {
           session.err(`Unable to retrieve journal of global unit ${name}.`)
           return 1
         }
-        if (unit.success.currentState === "inactive") {
+        if (unit.currentState === "inactive") {
           session.err(`Unit ${name} does not appear to be running.`)
           return 1
         }
         let command = ["journalctl", "--unit", name, "--no-pager", "-n", String(flags.lines), "--output", flags.output]
         if (flags.sudo) command = ["sudo", ...command]
         if (flags.follow) command.push("-f")
-        return yield* runCommand(session, unit.success.machineID ?? "", flags.sshPort, command[0]!, command.slice(1))
+        return yield* runCommand(session, unit.machineID ?? "", flags.sshPort, command[0]!, command.slice(1))
       })
     )
 ).pipe(
