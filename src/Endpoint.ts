@@ -4,7 +4,9 @@
  *
  * @since 0.1.0
  */
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as Redacted from "effect/Redacted"
 import { ValueError } from "./FleetError.ts"
 import { hasCredentials, redactUrl } from "./internal/client/redact.ts"
 
@@ -123,3 +125,36 @@ export const parse = (input: string): Effect.Effect<Endpoint, ValueError> =>
       baseUrl: `${url.protocol}//${url.host}${prefix}`
     })
   })
+
+/**
+ * Connection pool settings shared by every transport (public also as `FleetTransport.PoolOptions`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface PoolOptions {
+  /** Most connections open at once to the endpoint (default: unlimited, as undici). */
+  readonly connections?: number | undefined
+  /** How long an idle keep-alive connection stays open (default 4 seconds, as undici). */
+  readonly keepAliveTimeout?: Duration.Input | undefined
+}
+
+/**
+ * TLS settings for HTTPS endpoints (public also as `FleetTransport.TlsOptions`). The server's certificate is
+ * verified by default.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface TlsOptions {
+  /** Certificate authorities trusted besides node's defaults (PEM). */
+  readonly ca?: string | Uint8Array | ReadonlyArray<string | Uint8Array> | undefined
+  /** A client certificate to present (PEM). */
+  readonly cert?: string | Uint8Array | undefined
+  /** The client certificate's key; a secret, so passed as `Redacted`. */
+  readonly key?: Redacted.Redacted<string | Uint8Array> | undefined
+  /** Skip server verification. Off by default; turn it on only for a test server you control. */
+  readonly insecureSkipVerify?: boolean | undefined
+  /** The name to verify the certificate against, when it differs from the endpoint's host. */
+  readonly servername?: string | undefined
+}

@@ -45,7 +45,7 @@ import * as Request from "./internal/client/request.ts"
 import * as Send from "./internal/client/send.ts"
 import * as internalConfig from "./internal/client/config.ts"
 import * as internalRetry from "./internal/client/retry.ts"
-import type * as Service from "./internal/client/service.ts"
+import type * as Options from "./FleetOptions.ts"
 
 /**
  * One page of a listing, for callers who page by hand: the items and the token of the next page, if any.
@@ -53,7 +53,7 @@ import type * as Service from "./internal/client/service.ts"
  * @since 0.1.0
  * @category models
  */
-export type Page<A> = Service.Page<A>
+export type Page<A> = Options.Page<A>
 
 /**
  * Filters for {@link listUnitStates}: `machineId` and `unitName`, each sent only when given.
@@ -61,7 +61,7 @@ export type Page<A> = Service.Page<A>
  * @since 0.1.0
  * @category models
  */
-export type UnitStateFilter = Service.UnitStateFilter
+export type UnitStateFilter = Options.UnitStateFilter
 
 /**
  * The fleet client's operations.
@@ -69,7 +69,7 @@ export type UnitStateFilter = Service.UnitStateFilter
  * @since 0.1.0
  * @category models
  */
-export type FleetService = Service.FleetService
+export type FleetService = Options.FleetService
 
 /**
  * The fleet client as a service. Build it with {@link layer} (an endpoint string), {@link layerHttpClient} (any
@@ -88,7 +88,7 @@ export class Fleet extends Context.Service<Fleet, FleetService>()("effect-fleet/
  * @since 0.1.0
  * @category models
  */
-export type ClientOptions = Connect.ClientOptions
+export type ClientOptions = Options.ClientOptions
 
 /**
  * Options of {@link layer}: the client's, the connection pool's, for `https://` TLS settings, and for SSH
@@ -97,7 +97,7 @@ export type ClientOptions = Connect.ClientOptions
  * @since 0.1.0
  * @category models
  */
-export type LayerOptions = Connect.LayerOptions
+export type LayerOptions = Options.LayerOptions
 
 /**
  * The SSH options of {@link layer}: everything of `FleetSsh.Options` but the tunnel host and the endpoint.
@@ -105,7 +105,7 @@ export type LayerOptions = Connect.LayerOptions
  * @since 0.1.0
  * @category models
  */
-export type SshOptions = Connect.SshOptions
+export type SshOptions = Options.SshOptions
 
 const defaultTimeout = Duration.seconds(60)
 
@@ -405,7 +405,7 @@ export const listMachinesPage = (pageToken?: string): Effect.Effect<Page<Machine
  * @since 0.1.0
  * @category models
  */
-export type RetryScheduleOptions = internalRetry.RetryScheduleOptions
+export type RetryScheduleOptions = Options.RetryScheduleOptions
 
 /**
  * A retry schedule with your own numbers: exponential backoff from `base` (default 100 ms) by `factor` (default 2),
@@ -449,7 +449,7 @@ export const retrySchedule: Schedule.Schedule<Duration.Duration, FleetError> = i
  * @since 0.1.0
  * @category models
  */
-export type FleetctlConfig = internalConfig.FleetctlConfig
+export type FleetctlConfig = Options.FleetctlConfig
 
 /**
  * The `Config` of fleetctl's variables: `FLEETCTL_ENDPOINT` (default `unix:///var/run/fleet.sock`),

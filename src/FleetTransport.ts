@@ -10,6 +10,7 @@
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import type * as Layer from "effect/Layer"
 import type { HttpClient } from "effect/http"
+import type * as Endpoint_ from "./Endpoint.ts"
 import type { Endpoint } from "./Endpoint.ts"
 import * as Tls from "./internal/client/tls.ts"
 
@@ -21,7 +22,7 @@ import * as Tls from "./internal/client/tls.ts"
  * @since 0.1.0
  * @category models
  */
-export type PoolOptions = Tls.PoolOptions
+export type PoolOptions = Endpoint_.PoolOptions
 
 /**
  * TLS settings for HTTPS endpoints. The server's certificate is verified by default; `ca` adds trusted
@@ -32,7 +33,7 @@ export type PoolOptions = Tls.PoolOptions
  * @since 0.1.0
  * @category models
  */
-export type TlsOptions = Tls.TlsOptions
+export type TlsOptions = Endpoint_.TlsOptions
 
 const agentOptions = (pool: PoolOptions | undefined, connect: object = {}) => ({
   ...Tls.poolSettings(pool),

@@ -52,6 +52,13 @@ export * as Endpoint from "./Endpoint.ts"
 export * as Fleet from "./Fleet.ts"
 
 /**
+ * The types of the client's signatures: the service shape, pages, filters and layer options.
+ *
+ * @since 0.2.0
+ */
+export * as FleetOptions from "./FleetOptions.ts"
+
+/**
  * Watching unit states and waiting for a unit to reach a state, by polling.
  *
  * @since 0.2.0

@@ -10,28 +10,8 @@ import * as Schema from "effect/Schema"
 import * as fs from "node:fs/promises"
 import * as Endpoint from "../../Endpoint.ts"
 import { ValueError } from "../../FleetError.ts"
-import type { TlsOptions } from "./tls.ts"
-
-/**
- * fleetctl's settings as its `FLEETCTL_*` variables (and `SSH_AUTH_SOCK`) give them.
- *
- * @since 0.2.0
- * @internal
- */
-export interface FleetctlConfig {
-  readonly endpoint: string
-  readonly tunnel: string | undefined
-  readonly sshUsername: string | undefined
-  readonly sshTimeout: Duration.Duration | undefined
-  readonly knownHostsFile: string | undefined
-  readonly strictHostKeyChecking: boolean | "accept-new" | undefined
-  readonly caFile: string | undefined
-  readonly certFile: string | undefined
-  readonly keyFile: string | undefined
-  readonly requestTimeout: Duration.Duration | undefined
-  /** fleetctl's tunnel authenticates with the ssh-agent it finds there. */
-  readonly sshAuthSock: string | undefined
-}
+import type { TlsOptions } from "../../Endpoint.ts"
+import type { FleetctlConfig } from "../../FleetOptions.ts"
 
 /**
  * fleetctl's default endpoint: fleetd's unix socket on the local machine.

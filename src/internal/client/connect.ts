@@ -9,75 +9,15 @@ import type * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type * as Ssh2 from "ssh2"
 import type * as Endpoint from "../../Endpoint.ts"
+import type { TlsOptions } from "../../Endpoint.ts"
+import type { LayerOptions } from "../../FleetOptions.ts"
 import type { ValueError } from "../../FleetError.ts"
-import type * as FleetSsh from "../../FleetSsh.ts"
 import * as internalConfig from "./config.ts"
 import * as Lazy from "./lazy.ts"
 import { sendOn } from "./dispatch.ts"
 import type * as Send from "./send.ts"
-import { agentOptions, type PoolOptions, type TlsOptions } from "./tls.ts"
-import type * as Schedule from "effect/Schedule"
-import type * as Duration from "effect/Duration"
-import type { FleetError } from "../../FleetError.ts"
-
-/**
- * Options of the client itself, whatever the transport.
- *
- * @since 0.2.0
- * @internal
- */
-export interface ClientOptions {
-  /** Bound on each request, from sending to the last byte of the response (default 60 seconds). */
-  readonly timeout?: Duration.Input | undefined
-  /**
-   * A Schedule applied to transient failures (see `FleetError.isTransient`) of every request: refused, reset or timed
-   * out connections, tunnel failures and 5xx answers (fleet's 503 while it cannot reach etcd above all). Default:
-   * none, no automatic retries, like fleetctl, which never retries. `Fleet.retrySchedule` is a ready one
-   * (exponential backoff with jitter, at most 8 retries). Every fleet request is idempotent, except that a DELETE
-   * whose answer was lost answers 404 on its retry: `destroyUnit` takes a 404 as success only after an attempt that
-   * may have reached fleet (reset, timed out, 502/504), never on the first try or after a refused connection or a 503.
-   */
-  readonly retry?: Schedule.Schedule<unknown, FleetError> | undefined
-  /** Check at layer build that the endpoint is a fleet v1 API (GET /fleet/v1/discovery). Default true. */
-  readonly probe?: boolean | undefined
-  /**
-   * The largest response body accepted, in bytes (default 32 MiB, far above fleet's largest page). Enforced while
-   * reading: a body that declares or reaches more is not buffered; the request is aborted and fails with
-   * `TransportError` reason `MalformedResponse`.
-   */
-  readonly maxResponseBytes?: number | undefined
-}
-
-/**
- * The SSH options of `Fleet.layer`: everything of `FleetSsh.Options` but the tunnel host and the endpoint.
- *
- * @since 0.2.0
- * @internal
- */
-export type SshOptions = Omit<FleetSsh.Options, "tunnel" | "endpoint" | "tls" | "connections" | "keepAliveTimeout">
-
-/**
- * Options of `Fleet.layer`: the client's, the connection pool's and, for `https://`, TLS settings.
- *
- * @since 0.2.0
- * @internal
- */
-export interface LayerOptions extends ClientOptions, TlsOptions, PoolOptions {
-  /**
-   * Reach the endpoint through an SSH tunnel to `host`, `host:port` or `[ipv6]:port` (python-fleet's `ssh_tunnel`,
-   * fleetctl's `--tunnel`): the endpoint is then as seen from the tunnel host, e.g. `unix:///var/run/fleet.sock`.
-   */
-  readonly sshTunnel?: string | undefined
-  /** Options of the tunnel: username, timeout, known_hosts policy, keys; see `FleetSsh.Options`. */
-  readonly ssh?: SshOptions | undefined
-  /**
-   * An SSH connection you configured, connected and own (python-fleet's `ssh_raw_transport`): requests go through
-   * channels opened on it, `sshTunnel` and `ssh` are ignored, and the connection is never closed by this library.
-   */
-  readonly sshClient?: Ssh2.Client | undefined
-}
+import { agentOptions } from "./tls.ts"
 
 const tlsOf = (options: TlsOptions): TlsOptions => ({
   ...(options.ca !== undefined ? { ca: options.ca } : {}),

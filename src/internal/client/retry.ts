@@ -5,23 +5,7 @@
 import * as Duration from "effect/Duration"
 import * as Schedule from "effect/Schedule"
 import { type FleetError, isTransient } from "../../FleetError.ts"
-
-/**
- * Options of {@link makeRetrySchedule}: the backoff's base and cap, and how many retries at most.
- *
- * @since 0.2.0
- * @internal
- */
-export interface RetryScheduleOptions {
-  /** The first delay (default 100 ms); each further delay is `factor` times the previous one. */
-  readonly base?: Duration.Input | undefined
-  /** Growth of the delay between attempts (default 2). */
-  readonly factor?: number | undefined
-  /** The longest delay between two attempts, before jitter (default 5 seconds). */
-  readonly maxDelay?: Duration.Input | undefined
-  /** The most retries after the first attempt (default 8); `Infinity` retries for as long as failures are transient. */
-  readonly times?: number | undefined
-}
+import type { RetryScheduleOptions } from "../../FleetOptions.ts"
 
 /**
  * An exponential backoff with jitter that retries only transient failures.

@@ -1,43 +1,12 @@
 /**
  * The translations of the transports' options into node's and undici's, shared by the direct transports and the SSH
- * tunnel so that both read `TlsOptions` and `PoolOptions` the same way.
+ * tunnel so that both read `TlsOptions` and `PoolOptions` (declared in `Endpoint.ts`) the same way.
  */
 import * as net from "node:net"
 import type * as tls from "node:tls"
 import * as Duration from "effect/Duration"
 import * as Redacted from "effect/Redacted"
-import type { Endpoint } from "../../Endpoint.ts"
-
-/**
- * Connection pool settings shared by every transport (public as `FleetTransport.PoolOptions`).
- *
- * @since 0.2.0
- * @internal
- */
-export interface PoolOptions {
-  /** Most connections open at once to the endpoint (default: unlimited, as undici). */
-  readonly connections?: number | undefined
-  /** How long an idle keep-alive connection stays open (default 4 seconds, as undici). */
-  readonly keepAliveTimeout?: Duration.Input | undefined
-}
-
-/**
- * TLS settings for HTTPS endpoints. The server's certificate is verified by default; `ca` adds trusted
- * certificate authorities, `cert` and `key` present a client certificate. The key is a secret: pass it as `Redacted`.
- * Public as `FleetTransport.TlsOptions`.
- *
- * @since 0.2.0
- * @internal
- */
-export interface TlsOptions {
-  readonly ca?: string | Uint8Array | ReadonlyArray<string | Uint8Array> | undefined
-  readonly cert?: string | Uint8Array | undefined
-  readonly key?: Redacted.Redacted<string | Uint8Array> | undefined
-  /** Skip server verification. Off by default; turn it on only for a test server you control. */
-  readonly insecureSkipVerify?: boolean | undefined
-  /** The name to verify the certificate against, when it differs from the endpoint's host. */
-  readonly servername?: string | undefined
-}
+import type { Endpoint, PoolOptions, TlsOptions } from "../../Endpoint.ts"
 
 const toBuffer = (value: string | Uint8Array): string | Buffer =>
   typeof value === "string" ? value : Buffer.from(value)
