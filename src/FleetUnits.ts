@@ -24,9 +24,10 @@
  */
 import * as Effect from "effect/Effect"
 import type * as Fleet from "./Fleet.ts"
+import type { FleetError } from "./FleetError.ts"
+import * as model from "./FleetUnitsModel.ts"
 import type { DesiredState, FleetUnit, Unit } from "./Unit.ts"
 import * as change from "./internal/client/units/change.ts"
-import * as model from "./internal/client/units/model.ts"
 import * as resolve from "./internal/client/units/resolve.ts"
 import * as wait from "./internal/client/units/wait.ts"
 
@@ -190,7 +191,16 @@ export const waitForSystemdActive: (
  * @since 0.2.0
  * @category models
  */
-export type WaitTarget = wait.WaitTarget
+export type WaitTarget = model.WaitTarget
+
+/**
+ * Options of {@link waitAll}: the `timeout` every unit has, the polling `interval` (default 250 ms) and the
+ * receiver of `Reached` and `Waiting` events (`onProgress`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type WaitAllOptions = model.WaitAllOptions
 
 /**
  * Waits for every unit to reach `target` (see {@link WaitTarget}) within `timeout`, polling all of them every
@@ -209,7 +219,11 @@ export type WaitTarget = wait.WaitTarget
  * @since 0.2.0
  * @category waiting
  */
-export const waitAll: typeof wait.waitAll = wait.waitAll
+export const waitAll: (
+  names: ReadonlyArray<string>,
+  target: WaitTarget,
+  options: WaitAllOptions
+) => Effect.Effect<void, WaitAllError | FleetError, Fleet.Fleet> = wait.waitAll
 
 // -----------------------------------------------------------------------------
 // The operations

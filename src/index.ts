@@ -114,3 +114,10 @@ export * as FleetTest from "./FleetTest.ts"
  * @since 0.2.0
  */
 export * as FleetUnits from "./FleetUnits.ts"
+
+/**
+ * The errors, progress events and options of `FleetUnits`' operations.
+ *
+ * @since 0.2.0
+ */
+export * as FleetUnitsModel from "./FleetUnitsModel.ts"

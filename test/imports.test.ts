@@ -100,3 +100,64 @@ describe("the import graph of src/", () => {
     expect(loaded.some((url) => url.endsWith("/effect/dist/Schema.js"))).toBe(true)
   })
 })
+
+// What a public module imports from `./internal/` may implement its exports but not name their types: a type alias
+// of an internal declaration, or a const typed (or left to be typed) by an internal one, puts `import ... from
+// "./internal/..."` into the published `.d.ts`. Each finding is `Module.ts: the declaration's first line`.
+const internalTypesInPublicSignatures = (file: string, source: string): Array<string> => {
+  const internal = [
+    ...source.matchAll(/^import\s+(?:type\s+)?([^;]*?)\s+from\s*["'](\.\/internal\/[^"']+)["']/gm)
+  ].flatMap((m) =>
+    m[1]!
+      .replace(/^\*\s+as\s+/, "")
+      .replace(/[{}]/g, "")
+      .split(",")
+      .map((name) =>
+        name
+          .replace(/^\s*type\s+/, "")
+          .split(/\s+as\s+/)
+          .pop()!
+          .trim()
+      )
+      .filter((name) => name !== "")
+  )
+  if (internal.length === 0) return []
+  const names = internal.map((name) => name.replace(/\$/g, "\\$")).join("|")
+  const leaks = new RegExp(
+    String.raw`^export\s+(?:type\s+\w+(?:<[^=]*>)?\s*=\s*(?:typeof\s+)?(?:${names})\b|const\s+\w+\s*(?::\s*typeof\s+(?:${names})\b|=\s*(?:${names})\b))`,
+    "gm"
+  )
+  return [...source.matchAll(leaks)].map((m) => `${path.basename(file)}: ${m[0]}`)
+}
+
+describe("the public modules' signatures", () => {
+  it("name no type declared in an internal module", () => {
+    const publicModules = fs
+      .readdirSync("src")
+      .filter((name) => name.endsWith(".ts"))
+      .map((name) => path.join("src", name))
+    expect(publicModules.length).toBeGreaterThan(10)
+    const found = publicModules.flatMap((file) => internalTypesInPublicSignatures(file, fs.readFileSync(file, "utf8")))
+    expect(found).toEqual([])
+  })
+
+  it("the check finds an alias, a typeof and an unannotated const of an internal declaration", () => {
+    const source = [
+      'import * as model from "./internal/client/units/model.ts"',
+      'import { type Page, other as renamed } from "./internal/client/service.ts"',
+      'import * as Public from "./FleetOptions.ts"',
+      "export type Options = model.Options",
+      "export type Listing<A> = Page<A>",
+      "export const waitAll: typeof model.waitAll = model.waitAll",
+      "export const other = renamed",
+      "export const typed: (n: number) => string = model.render",
+      "export type Fine = Public.LayerOptions"
+    ].join("\n")
+    expect(internalTypesInPublicSignatures("src/X.ts", source)).toEqual([
+      "X.ts: export type Options = model",
+      "X.ts: export type Listing<A> = Page",
+      "X.ts: export const waitAll: typeof model",
+      "X.ts: export const other = renamed"
+    ])
+  })
+})

@@ -15,17 +15,10 @@ import * as Fleet from "../../../Fleet.ts"
 import { type FleetError, isTransient } from "../../../FleetError.ts"
 import { type DesiredState, isDesiredState, type Unit } from "../../../Unit.ts"
 import type { UnitState } from "../../../UnitState.ts"
+import type { WaitAllOptions, WaitTarget } from "../../../FleetUnitsModel.ts"
 import { isGlobal } from "../../unitRules.ts"
 import { hasReached } from "../reached.ts"
-import {
-  describeWith,
-  getUnitOrUndefined,
-  type Options,
-  type Progress,
-  report,
-  UnitsError,
-  WaitAllError
-} from "./model.ts"
+import { describeWith, getUnitOrUndefined, type Options, report, UnitsError, WaitAllError } from "./model.ts"
 
 const defaultInterval = Duration.millis(250)
 
@@ -159,14 +152,6 @@ export const waitForSystemdActive = (
     )
   })
 
-/**
- * `FleetUnits.WaitTarget`: a fleet state, or a systemd active or sub-state.
- *
- * @since 0.2.0
- * @internal
- */
-export type WaitTarget = DesiredState | (string & {})
-
 // Shorter than the watch module's `describeStatus` (no machines, no load state): `effect-fleet wait` prints it.
 const describeStatus = (unit: Unit | undefined, states: ReadonlyArray<UnitState>): string => {
   if (unit === undefined) return "the unit does not exist"
@@ -196,11 +181,7 @@ const reachedTarget = (target: WaitTarget, unit: Unit | undefined, states: Reado
 export const waitAll = (
   names: ReadonlyArray<string>,
   target: WaitTarget,
-  options: {
-    readonly timeout: Duration.Input
-    readonly interval?: Duration.Input | undefined
-    readonly onProgress?: ((progress: Progress) => Effect.Effect<void>) | undefined
-  }
+  options: WaitAllOptions
 ): Effect.Effect<void, WaitAllError | FleetError, Fleet.Fleet> =>
   Effect.gen(function* () {
     const fleet = yield* Fleet.Fleet
