@@ -242,6 +242,10 @@ const operations = (it: { readonly effect: Vitest.Tester<Fleet.Fleet | FleetCont
       // fleet routes on the decoded path, where "a b/c" is two segments: its routing 404
       expect(error).toMatchObject({ _tag: "APIError", code: 404 })
       expect((yield* requestsSince(before))[0]?.url).toBe("/fleet/v1/units/a%20b%2Fc")
+      // python-fleet's `quote(name, safe='')` escapes !'()* too, which encodeURIComponent leaves alone
+      const quoted = yield* requestCount
+      yield* Effect.flip(Fleet.getUnit("a!'(b)*.service"))
+      expect((yield* requestsSince(quoted))[0]?.url).toBe("/fleet/v1/units/a%21%27%28b%29%2A.service")
     })
   )
 

@@ -86,13 +86,13 @@ export const transport = (endpoint: Endpoint.Endpoint, options: LayerOptions): L
       })
     )
   }
-  // undici alone: platform-node's HTTP client module would cost as much again to load, for nothing used here
+  // undici's Agent alone: platform-node's HTTP client module (and undici's index) would cost as much again to load
   return Layer.effect(
     Transport,
     Effect.gen(function* () {
-      const Undici = yield* Lazy.undici
+      const Agent = yield* Lazy.undiciAgent
       const agent = yield* Effect.acquireRelease(
-        Effect.sync(() => new Undici.Agent(agentOptions(endpoint, options))),
+        Effect.sync(() => new Agent(agentOptions(endpoint, options))),
         (agent) => Effect.promise(() => agent.destroy())
       )
       return onDispatcher(agent)

@@ -15,9 +15,16 @@ import { repeatedTokenGuard } from "./paging.ts"
 import * as Request from "./request.ts"
 import type { FleetService, Page, UnitStateFilter } from "./service.ts"
 
-// python-fleet quotes with `safe=''`; encodeURIComponent leaves !'()* alone, so escape those too.
-const encodeName = (name: string): string =>
-  encodeURIComponent(name).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+// python-fleet quotes with `safe=''`; encodeURIComponent leaves !'()* alone, so escape those too. Unit names rarely
+// hold them: a test spares most calls the replace and its callback.
+const reserved = /[!'()*]/
+const reservedAll = /[!'()*]/g
+const encodeName = (name: string): string => {
+  const encoded = encodeURIComponent(name)
+  return reserved.test(encoded)
+    ? encoded.replace(reservedAll, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    : encoded
+}
 
 const requireName = (unit: Unit | string): Effect.Effect<string, ValueError> => {
   const name = typeof unit === "string" ? unit : unit.name
