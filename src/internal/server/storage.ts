@@ -133,11 +133,13 @@ export class Storage {
   putUnit(unit: StoredUnit): void {
     const replaced = this.units.has(unit.name)
     this.units.set(unit.name, unit)
-    this.listedUnits = undefined
     if (!replaced || this.sortedUnits === undefined) {
       this.sortedUnits = undefined
+      this.listedUnits = undefined
       return
     }
+    // The listing is the sorted array itself unless etcd hides a unit; a filtered copy would keep the old unit.
+    if (this.listedUnits !== this.sortedUnits) this.listedUnits = undefined
     // A replacement keeps the order: swap it in place (the agents rewrite every unit they schedule).
     const sorted = this.sortedUnits as Array<StoredUnit>
     let low = 0
@@ -153,6 +155,7 @@ export class Storage {
       else high = middle - 1
     }
     this.sortedUnits = undefined
+    this.listedUnits = undefined
   }
 
   /** Removes a unit; `false` when there was none. */
