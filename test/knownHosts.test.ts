@@ -291,13 +291,16 @@ describe("knownHosts", () => {
         // The other writer's moves, made right after this writer saw the stale lock: it takes the lock over (a new
         // lock file) and holds it until `release`.
         let othersHold = false
+        // The other writer acts once: after it lets go, later stats of the lock are this writer's own business.
+        let armed = true
         let release = () => {}
         const released = new Promise<void>((resolve) => {
           release = resolve
         })
         const stat = async (...args: Parameters<typeof realStat>) => {
           const stats = await realStat(...args)
-          if (args[0] === lockFile && !othersHold) {
+          if (args[0] === lockFile && armed) {
+            armed = false
             othersHold = true
             fs.rmSync(lockFile)
             fs.writeFileSync(lockFile, "")
