@@ -7,6 +7,7 @@ import * as FleetControl from "../src/FleetControl.ts"
 import * as FleetError from "../src/FleetError.ts"
 import { APIError, TransportError, ValueError, WaitTimeoutError } from "../src/FleetError.ts"
 import * as FleetServer from "../src/FleetServer.ts"
+import * as FleetTransport from "../src/FleetTransport.ts"
 import { Machine } from "../src/Machine.ts"
 import * as Unit from "../src/Unit.ts"
 import { UnitState } from "../src/UnitState.ts"
@@ -291,6 +292,30 @@ describe("spans", () => {
       expect(spans.map((span) => span.name)).toEqual(["build"])
       expect(Object.fromEntries(spans[0]!.attributes)).toEqual({})
     })
+  )
+
+  it.live(
+    "over an HttpClient, the client's own span is a child of the operation's, and the user's span its parent",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* FleetServer.make({ port: 0, seed: { machines } })
+        const { spans, tracer } = capture()
+        yield* Fleet.getUnit("a.service").pipe(
+          Effect.flip,
+          Effect.withSpan("caller"),
+          Effect.provide(
+            Fleet.layerHttpClient({ baseUrl: server.url, probe: false }).pipe(Layer.provide(FleetTransport.layerTcp()))
+          ),
+          Effect.withTracer(tracer)
+        )
+        const caller = spans.find((span) => span.name === "caller")
+        const operation = spans.find((span) => span.name === "Fleet.getUnit")
+        const http = spans.filter((span) => span.name !== "caller" && span.name !== "Fleet.getUnit")
+        expect(operation?.parent).toMatchObject({ _tag: "Some", value: caller })
+        expect(http.length).toBe(1)
+        expect(http[0]!.parent).toMatchObject({ _tag: "Some", value: operation })
+        expect(Object.fromEntries(operation!.attributes)).toMatchObject({ "http.response.status_code": 404 })
+      })
   )
 
   it.live("a request that never gets an answer still names its method and path", () =>

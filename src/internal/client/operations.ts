@@ -5,6 +5,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import type * as Tracer from "effect/Tracer"
 import { type APIError, type FleetError, type TransportError, ValueError } from "../../FleetError.ts"
 import { Machine, type MetadataOp, metadataPatchBody, validateMetadataOp } from "../../Machine.ts"
 import { type DesiredState, type FleetUnit, isDesiredState, Unit } from "../../Unit.ts"
@@ -26,12 +27,9 @@ const encodeName = (name: string): string => {
     : encoded
 }
 
-const requireName = (unit: Unit | string): Effect.Effect<string, ValueError> => {
-  const name = typeof unit === "string" ? unit : unit.name
-  return name === undefined || name === ""
-    ? Effect.fail(new ValueError({ message: "unit name cannot be empty" }))
-    : Effect.succeed(name)
-}
+const emptyName = Effect.fail(new ValueError({ message: "unit name cannot be empty" }))
+
+const nameOf = (unit: Unit | string): string | undefined => (typeof unit === "string" ? unit : unit.name)
 
 const stateParams = (filter: UnitStateFilter | undefined): Record<string, string> => ({
   ...(filter?.machineId !== undefined ? { machineID: filter.machineId } : {}),
@@ -39,18 +37,22 @@ const stateParams = (filter: UnitStateFilter | undefined): Record<string, string
 })
 
 const unitDecoder = Request.decoder(Unit, Decode.unit)
-const unitsPage = Request.decoder(Request.PageSchema("units", Unit), Decode.page("units", Decode.unit))
-const statesPage = Request.decoder(Request.PageSchema("states", UnitState), Decode.page("states", Decode.unitState))
-const machinesPage = Request.decoder(Request.PageSchema("machines", Machine), Decode.page("machines", Decode.machine))
+const unitsPage = Request.pageDecoder("units", Unit, Decode.unit)
+const statesPage = Request.pageDecoder("states", UnitState, Decode.unitState)
+const machinesPage = Request.pageDecoder("machines", Machine, Decode.machine)
 
 /**
- * The operation's span, its attributes given when it starts; no stack trace is captured per call (a trace's
- * operation name and `url.path` say where it came from).
+ * An operation in its span, its attributes given when it starts. The span is handed to the requests that it
+ * describes rather than made the current span: providing it to the fiber (`Effect.withSpan`) costs about as much as
+ * the rest of a call, and nothing inside an operation runs code that would look for it (a transport that makes spans
+ * of its own is given it as their parent). No stack trace is captured per call: a trace's operation name and
+ * `url.path` say where it came from.
  */
-const span =
-  (name: string, attributes?: Record<string, unknown>) =>
-  <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
-    Effect.withSpan(effect, name, { attributes, captureStackTrace: false })
+const operation = <A, E>(
+  name: string,
+  attributes: Record<string, unknown> | undefined,
+  body: (span: Tracer.Span) => Effect.Effect<A, E>
+): Effect.Effect<A, E> => Effect.useSpan(name, { attributes }, body)
 
 /**
  * The operations over one request pipeline.
@@ -61,74 +63,93 @@ const span =
 export const make = (pipeline: Request.Pipeline): FleetService => {
   const unitPath = (name: string) => `/fleet/v1/units/${encodeName(name)}`
   // fleet always names the units it sends.
-  const fetchUnit = (name: string, options?: Request.RequestOptions) =>
-    pipeline.json(unitDecoder, "GET", unitPath(name), options) as Effect.Effect<FleetUnit, APIError | TransportError>
-  // The unit as fleet holds it after a PUT: part of the operation, not what its span describes.
-  const refetchUnit = (name: string) => fetchUnit(name, { annotate: false })
+  const fetchUnit = (name: string, span: Tracer.Span | undefined) =>
+    pipeline.json(unitDecoder, "GET", unitPath(name), { span }) as Effect.Effect<FleetUnit, APIError | TransportError>
 
   const getUnit = (name: string) =>
-    Effect.flatMap(requireName(name), (name) => fetchUnit(name)).pipe(span("Fleet.getUnit", { "fleet.unit": name }))
-
-  const createUnit = (name: string, unit: Unit) =>
-    Effect.flatMap(requireName(name), () =>
-      Effect.andThen(
-        pipeline.request("PUT", unitPath(name), {
-          body: {
-            desiredState: unit.desiredState ?? "launched",
-            options: unit.options.map(({ name, section, value }) => ({ section, name, value }))
-          }
-        }),
-        refetchUnit(name)
-      )
-    ).pipe(span("Fleet.createUnit", { "fleet.unit": name }))
-
-  const setUnitDesiredState = (unit: Unit | string, state: DesiredState | (string & {})) =>
-    Effect.flatMap(
-      requireName(unit),
-      (name): Effect.Effect<FleetUnit, FleetError> =>
-        isDesiredState(state)
-          ? Effect.andThen(
-              pipeline.request("PUT", unitPath(name), { body: { desiredState: state } }),
-              refetchUnit(name)
-            )
-          : Effect.fail(new ValueError({ message: invalidStateMessage }))
-    ).pipe(
-      span("Fleet.setUnitDesiredState", {
-        "fleet.unit": typeof unit === "string" ? unit : unit.name,
-        "fleet.desiredState": state
-      })
+    operation(
+      "Fleet.getUnit",
+      { "fleet.unit": name },
+      (span): Effect.Effect<FleetUnit, FleetError> => (name === "" ? emptyName : fetchUnit(name, span))
     )
 
-  const destroyUnit = (unit: Unit | string) =>
-    Effect.flatMap(requireName(unit), (name) =>
-      Effect.asVoid(pipeline.request("DELETE", unitPath(name), { notFoundOnRetryIsSuccess: true }))
-    ).pipe(span("Fleet.destroyUnit", { "fleet.unit": typeof unit === "string" ? unit : unit.name }))
+  // The unit as fleet holds it after a PUT is part of the operation, but not what its span describes.
+  const putThenGet = (name: string, body: unknown, span: Tracer.Span) =>
+    Effect.andThen(pipeline.request("PUT", unitPath(name), { body, span }), fetchUnit(name, undefined))
+
+  const createUnit = (name: string, unit: Unit) =>
+    operation(
+      "Fleet.createUnit",
+      { "fleet.unit": name },
+      (span): Effect.Effect<FleetUnit, FleetError> =>
+        name === ""
+          ? emptyName
+          : putThenGet(
+              name,
+              {
+                desiredState: unit.desiredState ?? "launched",
+                options: unit.options.map(({ name, section, value }) => ({ section, name, value }))
+              },
+              span
+            )
+    )
+
+  const setUnitDesiredState = (unit: Unit | string, state: DesiredState | (string & {})) => {
+    const name = nameOf(unit)
+    return operation(
+      "Fleet.setUnitDesiredState",
+      { "fleet.unit": name, "fleet.desiredState": state },
+      (span): Effect.Effect<FleetUnit, FleetError> =>
+        name === undefined || name === ""
+          ? emptyName
+          : isDesiredState(state)
+            ? putThenGet(name, { desiredState: state }, span)
+            : Effect.fail(new ValueError({ message: invalidStateMessage }))
+    )
+  }
+
+  const destroyUnit = (unit: Unit | string) => {
+    const name = nameOf(unit)
+    return operation(
+      "Fleet.destroyUnit",
+      { "fleet.unit": name },
+      (span): Effect.Effect<void, FleetError> =>
+        name === undefined || name === ""
+          ? emptyName
+          : Effect.asVoid(pipeline.request("DELETE", unitPath(name), { notFoundOnRetryIsSuccess: true, span }))
+    )
+  }
 
   const listUnitsPage = (pageToken?: string) =>
-    (
-      pipeline.page(unitsPage, "/fleet/v1/units", {}, pageToken) as Effect.Effect<
-        Page<FleetUnit>,
-        APIError | TransportError
-      >
-    ).pipe(span("Fleet.listUnitsPage"))
+    operation(
+      "Fleet.listUnitsPage",
+      undefined,
+      (span) =>
+        pipeline.page(unitsPage, "/fleet/v1/units", {}, pageToken, span) as Effect.Effect<
+          Page<FleetUnit>,
+          APIError | TransportError
+        >
+    )
 
   const listUnitStatesPage = (filter?: UnitStateFilter & { readonly pageToken?: string | undefined }) =>
-    pipeline
-      .page(statesPage, "/fleet/v1/state", stateParams(filter), filter?.pageToken)
-      .pipe(span("Fleet.listUnitStatesPage"))
+    operation("Fleet.listUnitStatesPage", undefined, (span) =>
+      pipeline.page(statesPage, "/fleet/v1/state", stateParams(filter), filter?.pageToken, span)
+    )
 
   const listMachinesPage = (pageToken?: string) =>
-    pipeline.page(machinesPage, "/fleet/v1/machines", {}, pageToken).pipe(span("Fleet.listMachinesPage"))
+    operation("Fleet.listMachinesPage", undefined, (span) =>
+      pipeline.page(machinesPage, "/fleet/v1/machines", {}, pageToken, span)
+    )
 
   const patchMachineMetadata = (ops: ReadonlyArray<MetadataOp>): Effect.Effect<void, FleetError> =>
-    Effect.suspend((): Effect.Effect<void, FleetError> => {
+    operation("Fleet.patchMachineMetadata", { "fleet.ops": ops.length }, (span): Effect.Effect<void, FleetError> => {
       for (const op of ops) {
         const invalid = validateMetadataOp(op)
         if (invalid !== undefined) return Effect.fail(new ValueError({ message: invalid }))
       }
       if (ops.length === 0) return Effect.void
-      return Effect.asVoid(pipeline.request("PATCH", "/fleet/v1/machines", { body: metadataPatchBody(ops) }))
-    }).pipe(span("Fleet.patchMachineMetadata", { "fleet.ops": ops.length }))
+      return Effect.asVoid(pipeline.request("PATCH", "/fleet/v1/machines", { body: metadataPatchBody(ops), span }))
+    })
 
   return {
     baseUrl: pipeline.baseUrl,

@@ -48,8 +48,11 @@ const concat = (chunks: ReadonlyArray<Uint8Array>, total: number): Uint8Array =>
  */
 export const sendWith =
   (client: HttpClient.HttpClient, maxResponseBytes: number): Send =>
-  (request, timeout) =>
-    withDeadline(exchangeWith(client, maxResponseBytes, request), timeout, () => timedOut(timeout))
+  (request, timeout) => {
+    const exchange = withDeadline(exchangeWith(client, maxResponseBytes, request), timeout, () => timedOut(timeout))
+    // the HTTP client's own span (and its trace headers) under the operation's
+    return request.span === undefined ? exchange : Effect.withParentSpan(exchange, request.span)
+  }
 
 const exchangeWith = (
   client: HttpClient.HttpClient,

@@ -8,7 +8,9 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
+import type * as Tracer from "effect/Tracer"
 import { APIError, type FleetError, isTransient, TransportError } from "../../FleetError.ts"
+import * as Decode from "./decode.ts"
 import type { Incoming, Method, Outgoing, Send } from "./send.ts"
 import type { Page } from "./service.ts"
 
@@ -81,12 +83,16 @@ export const PageSchema = <S extends Schema.Top>(key: "units" | "states" | "mach
   }).pipe(Schema.encodeKeys({ items: key }))
 
 /**
- * Parsed JSON to a value: the fast path's when it recognises the input, else the Schema's value or error.
+ * Parsed JSON to a value: `fast` builds it when it recognises the input (and returns `undefined` otherwise), `slow`
+ * is the Schema's decoding, whose value or error stands for anything `fast` leaves.
  *
  * @since 0.2.0
  * @internal
  */
-export type Decoder<A> = (json: unknown) => Effect.Effect<A, unknown>
+export interface Decoder<A> {
+  readonly fast: (json: unknown) => A | undefined
+  readonly slow: (json: unknown) => Effect.Effect<A, unknown>
+}
 
 /**
  * A {@link Decoder} that tries the fast path first and falls back to the Schema.
@@ -97,14 +103,53 @@ export type Decoder<A> = (json: unknown) => Effect.Effect<A, unknown>
 export const decoder = <S extends Schema.Top & { readonly DecodingServices: never }>(
   schema: S,
   fast: (json: unknown) => S["Type"] | undefined
-): Decoder<S["Type"]> => {
-  const slow = Schema.decodeUnknownEffect(schema)
-  return (json) => {
-    const value = fast(json)
-    return value === undefined ? slow(json) : Effect.succeed(value)
+): Decoder<S["Type"]> => ({ fast, slow: Schema.decodeUnknownEffect(schema) })
+
+/**
+ * Runs a {@link Decoder}: the fast path's value, else the Schema's value or error.
+ *
+ * @since 0.2.0
+ * @internal
+ */
+export const runDecoder = <A>(decode: Decoder<A>, json: unknown): Effect.Effect<A, unknown> => {
+  const value = decode.fast(json)
+  return value === undefined ? decode.slow(json) : Effect.succeed(value)
+}
+
+/**
+ * The {@link Decoder} of a listing's pages, to `Page` (no items and no token when fleet leaves them out).
+ *
+ * @since 0.2.0
+ * @internal
+ */
+export const pageDecoder = <S extends Schema.Top & { readonly DecodingServices: never }>(
+  key: "units" | "states" | "machines",
+  item: S,
+  fastItem: (json: unknown) => S["Type"] | undefined
+): Decoder<Page<S["Type"]>> => {
+  const fast = Decode.page(key, fastItem)
+  const slow = Schema.decodeUnknownEffect(PageSchema(key, item))
+  const toPage = (page: { readonly items?: ReadonlyArray<S["Type"]>; readonly nextPageToken?: string }) => ({
+    items: page.items ?? [],
+    nextPageToken: page.nextPageToken
+  })
+  return {
+    fast: (json) => {
+      const page = fast(json)
+      return page === undefined ? undefined : toPage(page)
+    },
+    slow: (json) => Effect.map(slow(json), toPage)
   }
 }
 
+const malformed = (label: string, cause: unknown) =>
+  new TransportError({
+    reason: "MalformedResponse",
+    message: `${label}: the response is not what fleet sends: ${String(cause)}`,
+    cause
+  })
+
+// Synchronous up to the Schema: a well-formed body costs `JSON.parse`, the fast path and one `Effect.succeed`.
 const decodeBody = <A>(decode: Decoder<A>, label: string, response: Incoming): Effect.Effect<A, TransportError> => {
   const text = textOf(response)
   let json: unknown
@@ -119,15 +164,9 @@ const decodeBody = <A>(decode: Decoder<A>, label: string, response: Incoming): E
       })
     )
   }
-  return Effect.mapError(
-    decode(json),
-    (cause) =>
-      new TransportError({
-        reason: "MalformedResponse",
-        message: `${label}: the response is not what fleet sends: ${String(cause)}`,
-        cause
-      })
-  )
+  const value = decode.fast(json)
+  if (value !== undefined) return Effect.succeed(value)
+  return Effect.mapError(decode.slow(json), (cause) => malformed(label, cause))
 }
 
 /**
@@ -150,10 +189,11 @@ export interface RequestOptions {
   /** DELETE under retry: a 404 after an attempt that may have reached fleet means that attempt did the work. */
   readonly notFoundOnRetryIsSuccess?: boolean
   /**
-   * `false` for a request that is not what the current span describes (`createUnit`'s GET of the unit it PUT, the
-   * discovery probe while a layer is built): it leaves the span's method, path, status and retries alone.
+   * The operation's span, which this request describes: its method, path, status and retries are set on it. Absent
+   * for a request that is not what its operation's span describes (`createUnit`'s GET of the unit it PUT, the
+   * discovery probe while a layer is built).
    */
-  readonly annotate?: boolean | undefined
+  readonly span?: Tracer.Span | undefined
 }
 
 /**
@@ -202,12 +242,13 @@ export interface Pipeline {
     path: string,
     options?: RequestOptions
   ) => Effect.Effect<A, APIError | TransportError>
-  /** One page of a listing. */
+  /** One page of a listing, described on `span`. */
   readonly page: <A>(
-    decode: Decoder<{ readonly items?: ReadonlyArray<A>; readonly nextPageToken?: string }>,
+    decode: Decoder<Page<A>>,
     path: string,
     urlParams: Record<string, string>,
-    pageToken: string | undefined
+    pageToken: string | undefined,
+    span?: Tracer.Span
   ) => Effect.Effect<Page<A>, APIError | TransportError>
 }
 
@@ -228,8 +269,25 @@ const target = (baseUrl: string, path: string, urlParams?: Record<string, string
 
 const noContent: Incoming = { status: 204, contentType: undefined, location: undefined, body: new Uint8Array(0) }
 
+/** What one request was, how many retries it took, and its status if answered: set once, when it ends. */
+const describe = (
+  span: Tracer.Span | undefined,
+  method: Method,
+  path: string,
+  retries: number,
+  status: number | undefined
+) => {
+  if (span === undefined) return
+  span.attribute("http.request.method", method)
+  span.attribute("url.path", path)
+  span.attribute("fleet.retries", retries)
+  if (status !== undefined) span.attribute("http.response.status_code", status)
+}
+
 /**
- * The request pipeline over a transport's `Send`.
+ * The request pipeline over a transport's `Send`. Each attempt is one `Send` and one `matchEffect` whose handlers
+ * describe the span, judge the status and read the body synchronously: an operation costs few fiber steps, which
+ * matters as much in a fresh process (less for the JIT to compile) as in a warm one.
  *
  * @since 0.2.0
  * @internal
@@ -238,50 +296,35 @@ export const makePipeline = (send: Send, options: PipelineOptions): Pipeline => 
   const { baseUrl, retry, timeout } = options
   const { origin, path: prefix } = target(baseUrl, "")
 
-  const attempt = (
+  const attempt = <A>(
     method: Method,
     path: string,
     request: RequestOptions,
+    read: (response: Incoming) => Effect.Effect<A, TransportError>,
     retries: number,
     mayHaveLanded: boolean
-  ): Effect.Effect<Incoming, APIError | TransportError> => {
+  ): Effect.Effect<A, APIError | TransportError> => {
     const query = request.urlParams === undefined ? "" : new URLSearchParams(request.urlParams).toString()
     const outgoing: Outgoing = {
       method,
       origin,
       path: query === "" ? prefix + path : `${prefix}${path}?${query}`,
-      body: request.body === undefined ? undefined : JSON.stringify(request.body)
+      body: request.body === undefined ? undefined : JSON.stringify(request.body),
+      span: request.span
     }
-    // One annotation per request, when it ends: what it was, how many retries it took, and its status if answered.
-    // A follow-up leaves the span to the operation's own request, so that the span describes the operation.
-    const annotate = (status: number | undefined) =>
-      request.annotate === false
-        ? Effect.void
-        : Effect.annotateCurrentSpan(
-            status === undefined
-              ? { "http.request.method": method, "url.path": path, "fleet.retries": retries }
-              : {
-                  "http.request.method": method,
-                  "url.path": path,
-                  "fleet.retries": retries,
-                  "http.response.status_code": status
-                }
-          )
     return Effect.matchEffect(send(outgoing, timeout), {
-      onFailure: ({ cause, detail, reason }) =>
-        Effect.andThen(
-          annotate(undefined),
-          Effect.fail(new TransportError({ reason, message: `${method} ${path}: ${detail}`, cause }))
-        ),
-      onSuccess: (response): Effect.Effect<Incoming, APIError> =>
-        Effect.andThen(
-          annotate(response.status),
-          response.status < 300
-            ? Effect.succeed(response)
-            : response.status === 404 && mayHaveLanded && request.notFoundOnRetryIsSuccess === true
-              ? Effect.succeed(noContent)
-              : Effect.fail(apiError(response))
-        )
+      onFailure: ({ cause, detail, reason }) => {
+        describe(request.span, method, path, retries, undefined)
+        return Effect.fail(new TransportError({ reason, message: `${method} ${path}: ${detail}`, cause }))
+      },
+      onSuccess: (response): Effect.Effect<A, APIError | TransportError> => {
+        describe(request.span, method, path, retries, response.status)
+        if (response.status < 300) return read(response)
+        if (response.status === 404 && mayHaveLanded && request.notFoundOnRetryIsSuccess === true) {
+          return read(noContent)
+        }
+        return Effect.fail(apiError(response))
+      }
     })
   }
 
@@ -292,11 +335,11 @@ export const makePipeline = (send: Send, options: PipelineOptions): Pipeline => 
     request: RequestOptions,
     read: (response: Incoming) => Effect.Effect<A, TransportError>
   ): Effect.Effect<A, APIError | TransportError> => {
-    if (retry === undefined) return Effect.flatMap(attempt(method, path, request, 0, false), read)
+    if (retry === undefined) return attempt(method, path, request, read, 0, false)
     return Effect.suspend(() => {
       let retries = -1
       let mayHaveLanded = false
-      return Effect.suspend(() => Effect.flatMap(attempt(method, path, request, ++retries, mayHaveLanded), read)).pipe(
+      return Effect.suspend(() => attempt(method, path, request, read, ++retries, mayHaveLanded)).pipe(
         Effect.tapError((error) =>
           Effect.sync(() => {
             mayHaveLanded ||= mayHaveReachedFleet(error)
@@ -315,13 +358,11 @@ export const makePipeline = (send: Send, options: PipelineOptions): Pipeline => 
     request: (method, path, request = {}) => run(method, path, request, Effect.succeed),
     read: (method, path, read, request = {}) => run(method, path, request, read),
     json,
-    page: (decode, path, urlParams, pageToken) =>
-      Effect.map(
-        json(decode, "GET", path, {
-          urlParams: pageToken === undefined ? urlParams : { ...urlParams, nextPageToken: pageToken }
-        }),
-        (page) => ({ items: page.items ?? [], nextPageToken: page.nextPageToken })
-      )
+    page: (decode, path, urlParams, pageToken, span) =>
+      json(decode, "GET", path, {
+        urlParams: pageToken === undefined ? urlParams : { ...urlParams, nextPageToken: pageToken },
+        span
+      })
   }
 }
 
@@ -343,14 +384,8 @@ const discoveryPrefix = `GET ${discoveryPath}: `
  */
 export const probe = (send: Send, baseUrl: string, timeout: Duration.Duration): Effect.Effect<boolean, string> =>
   makePipeline(send, { baseUrl, timeout, retry: undefined })
-    .read(
-      "GET",
-      discoveryPath,
-      (response) =>
-        Effect.succeed(
-          response.status === 200 && Option.exists(parseJson(textOf(response)), (body) => isDiscovery(body))
-        ),
-      { annotate: false }
+    .read("GET", discoveryPath, (response) =>
+      Effect.succeed(response.status === 200 && Option.exists(parseJson(textOf(response)), (body) => isDiscovery(body)))
     )
     .pipe(
       Effect.catchTag("APIError", (error) => Effect.succeed(error.code === 503 && error.message === etcdUnavailable)),

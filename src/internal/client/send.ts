@@ -5,6 +5,7 @@
  */
 import * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
+import type * as Tracer from "effect/Tracer"
 import type { TransportErrorReason } from "../../FleetError.ts"
 
 /**
@@ -26,6 +27,11 @@ export interface Outgoing {
   readonly origin: string
   readonly path: string
   readonly body: string | undefined
+  /**
+   * The operation's span: a transport that makes spans of its own (an `HttpClient`) makes them its children. The
+   * operation does not make it the current span, which would cost as much as the request's own bookkeeping.
+   */
+  readonly span?: Tracer.Span | undefined
 }
 
 /**
