@@ -7,6 +7,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Undici from "@effect/platform-node/Undici"
 import { declaredLength, type ExchangeFailure, type Incoming, type Send, timedOut, tooLarge } from "./send.ts"
+import * as Deadlines from "./deadlines.ts"
 import { classify } from "./transport.ts"
 
 const header = (value: string | ReadonlyArray<string> | undefined): string | undefined =>
@@ -35,7 +36,7 @@ export const sendOn =
       const settle = (result: Effect.Effect<Incoming, ExchangeFailure>) => {
         if (settled) return
         settled = true
-        clearTimeout(timer)
+        stopDeadline?.()
         resume(result)
       }
       // Settles first, so that undici's report of the abort it causes finds the request already answered.
@@ -45,7 +46,7 @@ export const sendOn =
       }
       const millis = Duration.toMillis(timeout)
       // past 2^31 - 1 ms a timer fires at once: such a deadline is as good as none
-      const timer = millis < 2 ** 31 ? setTimeout(() => abort(timedOut(timeout)), millis) : undefined
+      const stopDeadline = millis < 2 ** 31 ? Deadlines.watch(millis, () => abort(timedOut(timeout))) : undefined
 
       try {
         dispatcher.dispatch(
@@ -102,7 +103,7 @@ export const sendOn =
       return Effect.sync(() => {
         if (settled) return
         settled = true
-        clearTimeout(timer)
+        stopDeadline?.()
         controller?.abort(new Error("the request was interrupted"))
       })
     })
