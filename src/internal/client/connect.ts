@@ -1,8 +1,9 @@
 /**
  * From an endpoint to the transport under the client: the `Transport` (an undici dispatcher the pipeline sends on)
  * for TCP, HTTPS, a unix socket, an SSH tunnel or an SSH connection the caller owns, and fleetctl's variables merged
- * into layer options. The transports' modules (undici, `FleetSsh`, `SshConnection` and ssh2) are imported when a
- * layer is built, so that importing `Fleet` loads none of them; see `lazy.ts` for why a failed import is a defect.
+ * into layer options. undici's `Agent` is imported with `Fleet`; the SSH transports' modules (`FleetSsh`,
+ * `SshConnection` and ssh2) only when a layer that needs them is built (see `lazy.ts` for why a failed import is a
+ * defect).
  */
 import type * as Undici from "@effect/platform-node/Undici"
 import type * as Config from "effect/Config"
@@ -18,6 +19,7 @@ import * as Lazy from "./lazy.ts"
 import { sendOn } from "./dispatch.ts"
 import type * as Send from "./send.ts"
 import { agentOptions } from "./tls.ts"
+import { Agent } from "./undiciAgent.ts"
 
 const tlsOf = (options: TlsOptions): TlsOptions => ({
   ...(options.ca !== undefined ? { ca: options.ca } : {}),
@@ -86,17 +88,15 @@ export const transport = (endpoint: Endpoint.Endpoint, options: LayerOptions): L
       })
     )
   }
-  // undici's Agent alone: platform-node's HTTP client module (and undici's index) would cost as much again to load
   return Layer.effect(
     Transport,
-    Effect.gen(function* () {
-      const Agent = yield* Lazy.undiciAgent
-      const agent = yield* Effect.acquireRelease(
+    Effect.map(
+      Effect.acquireRelease(
         Effect.sync(() => new Agent(agentOptions(endpoint, options))),
         (agent) => Effect.promise(() => agent.destroy())
-      )
-      return onDispatcher(agent)
-    })
+      ),
+      onDispatcher
+    )
   )
 }
 

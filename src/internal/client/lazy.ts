@@ -8,7 +8,6 @@
  * typed error would put a case no program can act on into every layer's error channel.
  */
 import * as Effect from "effect/Effect"
-import type * as Undici from "undici"
 
 const once = <A>(load: () => Promise<A>): Effect.Effect<A> => {
   let loading: Promise<A> | undefined
@@ -17,20 +16,6 @@ const once = <A>(load: () => Promise<A>): Effect.Effect<A> => {
     return loading
   })
 }
-
-/**
- * undici's `Agent`, for the transports of `Fleet.layer` over TCP, HTTPS and unix sockets. Its own file rather than
- * undici's index, which loads all of undici (fetch, WebSocket, caches, mocks: about 110 modules and twice the CPU
- * time) for the one class these transports construct. undici has no `exports` map, so the file is reachable; it
- * ships no types for it, and the class is the one the index re-exports.
- *
- * @since 0.2.0
- * @internal
- */
-export const undiciAgent: Effect.Effect<typeof Undici.Agent> = once(() =>
-  // @ts-expect-error: undici types only its index, not lib/dispatcher/agent.js (the index's `Agent`)
-  import("undici/lib/dispatcher/agent.js").then((module: { readonly default: typeof Undici.Agent }) => module.default)
-)
 
 /**
  * The SSH transports (and with them ssh2).
