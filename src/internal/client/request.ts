@@ -366,8 +366,10 @@ export const makePipeline = (send: Send, options: PipelineOptions): Pipeline => 
   }
 }
 
-const Discovery = Schema.Struct({ id: Schema.Literal("fleet:v1") })
-const isDiscovery = Schema.is(Discovery)
+// fleet's discovery document names itself; a plain check, as a Schema guard is compiled on first use, inside the
+// first layer build of a process
+const isDiscovery = (body: unknown): boolean =>
+  typeof body === "object" && body !== null && (body as { readonly id?: unknown }).id === "fleet:v1"
 const etcdUnavailable = "fleet server unable to communicate with etcd"
 const discoveryPath = "/fleet/v1/discovery"
 const discoveryPrefix = `GET ${discoveryPath}: `
