@@ -124,7 +124,8 @@ try {
     [
       "memory",
       async () => {
-        const large = await serve("fleet", "100000")
+        // fleet lists at most 65,535 units (its page bounds are 16-bit): 100,000 come from the pager
+        const large = await serve("pager", "100000")
         servers.push(large)
         return Memory.run([
           { count: listed, url: fleet.url },

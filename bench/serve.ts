@@ -1,13 +1,16 @@
 /**
  * A server for the benchmarks, in its own process: `node bench/serve.ts fleet COUNT` serves a local fleet seeded with
  * COUNT units; `node bench/serve.ts static FLEET_URL [GETS]` records what the benchmarks ask of that fleet and replays
- * it from memory. Either prints `{"url": ...}` on one line once it listens, and runs until killed or until its stdin
+ * it from memory; `node bench/serve.ts pager COUNT` serves a listing of COUNT units in fleet's page format, with
+ * tokens of its own. fleet computes a page's bounds in 16 bits (and the local fleet does as fleet does), so no
+ * fleet lists more than 65,535 units; the pager is for the memory figure's 100,000. Either prints `{"url": ...}` on one line once it listens, and runs until killed or until its stdin
  * closes (its parent is gone).
  */
 import type * as net from "node:net"
 import { Effect, Layer } from "effect"
 import * as FleetServer from "../src/FleetServer.ts"
 import { seedUnits } from "./lib.ts"
+import { servePager } from "./pager.ts"
 import { record, serveRecording } from "./static.ts"
 
 const [mode, arg, extra] = process.argv.slice(2)
@@ -30,12 +33,16 @@ if (mode === "fleet") {
   )
   process.once("SIGTERM", () => process.exit(0))
   Effect.runFork(program)
+} else if (mode === "pager") {
+  const server = servePager(seedUnits(Number(arg ?? 100_000)))
+  process.once("SIGTERM", () => server.close(() => process.exit(0)))
+  server.listen(0, "127.0.0.1", () => announce(`http://127.0.0.1:${(server.address() as net.AddressInfo).port}`))
 } else if (mode === "static" && arg !== undefined) {
   const recording = await record(arg, Number(extra ?? 2_000))
   const server = await serveRecording(recording)
   process.once("SIGTERM", () => server.close(() => process.exit(0)))
   announce(`http://127.0.0.1:${(server.address() as net.AddressInfo).port}`)
 } else {
-  process.stderr.write("usage: node bench/serve.ts fleet COUNT | static FLEET_URL [GETS]\n")
+  process.stderr.write("usage: node bench/serve.ts fleet COUNT | static FLEET_URL [GETS] | pager COUNT\n")
   process.exit(2)
 }
