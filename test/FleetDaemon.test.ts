@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, Layer, Queue, Schedule, Stream } from "effect"
+import { Cause, Duration, Effect, Fiber, Layer, Queue, Schedule, Stream, Tracer } from "effect"
 import { TestClock } from "effect/testing"
 import * as Fleet from "../src/Fleet.ts"
 import * as FleetWatch from "../src/FleetWatch.ts"
@@ -316,6 +316,32 @@ describe("spans", () => {
         expect(http[0]!.parent).toMatchObject({ _tag: "Some", value: operation })
         expect(Object.fromEntries(operation!.attributes)).toMatchObject({ "http.response.status_code": 404 })
       })
+  )
+
+  it.live("a tracer whose span throws when the response is described is a defect of the call, not of undici", () =>
+    Effect.gen(function* () {
+      const server = yield* FleetServer.make({ port: 0, seed: { machines } })
+      const failing = Tracer.make({
+        span(options) {
+          const span = new Tracer.NativeSpan(options)
+          span.attribute = (key) => {
+            if (key === "http.response.status_code") throw new Error("tracer broke")
+          }
+          return span
+        }
+      })
+      const exit = yield* Fleet.getUnit("a.service").pipe(
+        Effect.provide(Fleet.layer(server.url, { probe: false })),
+        Effect.withTracer(failing),
+        Effect.exit
+      )
+      expect(String(exit)).toContain("tracer broke")
+      expect(exit._tag === "Failure" && Cause.hasDies(exit.cause)).toBe(true)
+      // the client still works: the connection was not left half-read
+      expect((yield* Effect.flip(Fleet.getUnit("a.service").pipe(Effect.provide(Fleet.layer(server.url))))).code).toBe(
+        404
+      )
+    })
   )
 
   it.live("a request that never gets an answer still names its method and path", () =>

@@ -6,7 +6,7 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Undici from "@effect/platform-node/Undici"
-import { declaredLength, type ExchangeFailure, type Incoming, type Send, timedOut, tooLarge } from "./send.ts"
+import { declaredLength, type ExchangeFailure, type Outcome, type Send, timedOut, tooLarge } from "./send.ts"
 import * as Deadlines from "./deadlines.ts"
 import { classify } from "./transport.ts"
 
@@ -23,8 +23,8 @@ const json = { "content-type": "application/json" }
  */
 export const sendOn =
   (dispatcher: Undici.Dispatcher, maxResponseBytes: number): Send =>
-  (request, timeout) =>
-    Effect.callback<Incoming, ExchangeFailure>((resume) => {
+  <A, E>(request: Parameters<Send>[0], timeout: Duration.Duration, outcome: Outcome<A, E>) =>
+    Effect.callback<A, E>((resume) => {
       let controller: Undici.Dispatcher.DispatchController | undefined
       let settled = false
       let status: number | undefined
@@ -33,15 +33,23 @@ export const sendOn =
       const chunks: Array<Buffer> = []
       let total = 0
 
-      const settle = (result: Effect.Effect<Incoming, ExchangeFailure>) => {
+      // The outcome runs here, where undici reports the end: a throw in it is a defect of the fiber, not undici's.
+      const settle = (run: () => Effect.Effect<A, E>) => {
         if (settled) return
         settled = true
         stopDeadline?.()
-        resume(result)
+        let next: Effect.Effect<A, E>
+        try {
+          next = run()
+        } catch (defect) {
+          next = Effect.die(defect)
+        }
+        resume(next)
       }
+      const fail = (failure: ExchangeFailure) => settle(() => outcome.onFailure(failure))
       // Settles first, so that undici's report of the abort it causes finds the request already answered.
       const abort = (failure: ExchangeFailure) => {
-        settle(Effect.fail(failure))
+        fail(failure)
         controller?.abort(new Error(failure.detail))
       }
       const millis = Duration.toMillis(timeout)
@@ -82,8 +90,8 @@ export const sendOn =
               chunks.push(chunk)
             },
             onResponseEnd() {
-              settle(
-                Effect.succeed({
+              settle(() =>
+                outcome.onSuccess({
                   status: status ?? 0,
                   contentType,
                   location,
@@ -92,12 +100,12 @@ export const sendOn =
               )
             },
             onResponseError(_, error) {
-              settle(Effect.fail({ ...classify(error, status === undefined), cause: error }))
+              fail({ ...classify(error, status === undefined), cause: error })
             }
           }
         )
       } catch (error) {
-        settle(Effect.fail({ ...classify(error, true), cause: error }))
+        fail({ ...classify(error, true), cause: error })
       }
 
       return Effect.sync(() => {

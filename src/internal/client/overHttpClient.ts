@@ -48,10 +48,13 @@ const concat = (chunks: ReadonlyArray<Uint8Array>, total: number): Uint8Array =>
  */
 export const sendWith =
   (client: HttpClient.HttpClient, maxResponseBytes: number): Send =>
-  (request, timeout) => {
+  (request, timeout, outcome) => {
     const exchange = withDeadline(exchangeWith(client, maxResponseBytes, request), timeout, () => timedOut(timeout))
     // the HTTP client's own span (and its trace headers) under the operation's
-    return request.span === undefined ? exchange : Effect.withParentSpan(exchange, request.span)
+    return Effect.matchEffect(
+      request.span === undefined ? exchange : Effect.withParentSpan(exchange, request.span),
+      outcome
+    )
   }
 
 const exchangeWith = (

@@ -312,7 +312,7 @@ export const makePipeline = (send: Send, options: PipelineOptions): Pipeline => 
       body: request.body === undefined ? undefined : JSON.stringify(request.body),
       span: request.span
     }
-    return Effect.matchEffect(send(outgoing, timeout), {
+    return send(outgoing, timeout, {
       onFailure: ({ cause, detail, reason }) => {
         describe(request.span, method, path, retries, undefined)
         return Effect.fail(new TransportError({ reason, message: `${method} ${path}: ${detail}`, cause }))

@@ -61,12 +61,24 @@ export interface ExchangeFailure {
 }
 
 /**
- * How the bytes travel: one request, its whole response within `timeout`, or why there is none.
+ * What becomes of an exchange: its whole response, or why there is none.
  *
  * @since 0.2.0
  * @internal
  */
-export type Send = (request: Outgoing, timeout: Duration.Duration) => Effect.Effect<Incoming, ExchangeFailure>
+export interface Outcome<A, E> {
+  readonly onSuccess: (response: Incoming) => Effect.Effect<A, E>
+  readonly onFailure: (failure: ExchangeFailure) => Effect.Effect<A, E>
+}
+
+/**
+ * How the bytes travel: one request within `timeout`, its outcome handed to `outcome` (the dispatcher calls it
+ * where the response ends, so that judging and decoding it costs no step of the fiber of its own).
+ *
+ * @since 0.2.0
+ * @internal
+ */
+export type Send = <A, E>(request: Outgoing, timeout: Duration.Duration, outcome: Outcome<A, E>) => Effect.Effect<A, E>
 
 /**
  * The failure of a request that did not complete within its deadline.
