@@ -202,6 +202,32 @@ layer(FleetServer.layer({ port: 0, tokenLimit: 3, agents: "off" }))("fleet's ans
     })
   )
 
+  it.effect(
+    "deviation: a page past item 65,535, where fleet's slice panics, is a 500 rather than a page to go on from",
+    () =>
+      Effect.gen(function* () {
+        yield* reseed({
+          units: Array.from(
+            { length: 65_540 },
+            (_, i) => new Unit({ name: `u${String(i).padStart(5, "0")}.service`, options: service })
+          )
+        })
+        // pages of 3: page 21845 holds items 65,532 to 65,534; page 21846 would end at (21846 * 3) mod 65536 = 2
+        const token = (page: number) => PageToken.encode({ limit: 3, page })
+        const last = JSON.parse((yield* get(`/fleet/v1/units?nextPageToken=${token(21845)}`)).body)
+        expect(last.units.map((unit: { name: string }) => unit.name)).toEqual([
+          "u65532.service",
+          "u65533.service",
+          "u65534.service"
+        ])
+        expect(last.nextPageToken).toBe(token(21846))
+        expect(answer(yield* get(`/fleet/v1/units?nextPageToken=${last.nextPageToken}`))).toEqual(
+          error(500, PageToken.overflowMessage({ limit: 3, page: 21846 }))
+        )
+        yield* reseed({})
+      })
+  )
+
   it.effect("8. names fields as Go's JSON decoder does: whole paths, anonymous structs with their tags", () =>
     Effect.gen(function* () {
       yield* reseed({})
@@ -365,7 +391,16 @@ describe("page tokens", () => {
   it("wrap page bounds and the next page number in 16 bits", () => {
     const items = Array.from({ length: 10 }, (_, i) => i)
     expect(PageToken.slice(items, { limit: 3, page: 21846 })).toEqual({ items: [], next: undefined })
-    expect(PageToken.slice(items, { limit: 3, page: 21847 }).items).toEqual([2, 3, 4])
+    expect(PageToken.slice(items, { limit: 3, page: 21847 })).toMatchObject({ items: [2, 3, 4] })
+  })
+
+  it("a page whose end wraps below its start (past item 65,535) is an overflow, not an empty page to go on from", () => {
+    const items = Array.from({ length: 65_600 }, (_, i) => i)
+    expect(PageToken.slice(items, { limit: 100, page: 655 })).toMatchObject({
+      items: [65_400, ...Array(99).fill(expect.any(Number))]
+    })
+    // (655 * 100) mod 65536 = 64 < 65500: fleet's slice expression panics here
+    expect(PageToken.slice(items, { limit: 100, page: 656 })).toBe("overflow")
   })
 })
 

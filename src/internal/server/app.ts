@@ -36,6 +36,7 @@ const listUnits = (fleet: LocalFleet, request: WireRequest, query: GoUrl.Query):
   const token = pageToken(fleet, query)
   if (Result.isFailure(token)) return Wire.error(request, 400, token.failure)
   const page = PageToken.slice(fleet.storage.listUnitsAsFleet(), token.success)
+  if (page === "overflow") return Wire.error(request, 500, PageToken.overflowMessage(token.success))
   return Wire.json(
     request,
     200,
@@ -53,6 +54,7 @@ const listStates = (fleet: LocalFleet, request: WireRequest, query: GoUrl.Query)
     .listStates({ machineID: query.get("machineID")?.[0], unitName: query.get("unitName")?.[0] })
     .filter((state) => listed(state.name) && listed(state.machineID))
   const page = PageToken.slice(states, token.success)
+  if (page === "overflow") return Wire.error(request, 500, PageToken.overflowMessage(token.success))
   return Wire.json(
     request,
     200,
@@ -70,6 +72,7 @@ const listMachines = (fleet: LocalFleet, request: WireRequest, query: GoUrl.Quer
     fleet.storage.listMachines().filter((machine) => listed(machine.id)),
     token.success
   )
+  if (page === "overflow") return Wire.error(request, 500, PageToken.overflowMessage(token.success))
   return Wire.json(
     request,
     200,

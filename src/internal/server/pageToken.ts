@@ -130,11 +130,14 @@ export const decode = (value: string, limit: number): Result.Result<PageToken, s
 export const first = (limit: number): PageToken => ({ limit, page: 1 })
 
 /**
- * One page of `items` and the token of the next page, present whenever this page was full (so an exact multiple of
- * the page size ends with an empty page, as in fleet).
+ * One page of `items` and the token of the next page, present whenever this page was full (so an exact multiple ends
+ * with an empty page, as in fleet).
  *
  * fleet computes the bounds in its token's uint16 fields, so they wrap around: a large page number can land on a
- * real page again (and its next token is that page number plus one, wrapping too).
+ * real page again (and its next token is that page number plus one, wrapping too). A page whose end wraps below its
+ * start (a listing past 65,535 - page size items) makes Go's slice expression panic, and fleet drops the
+ * connection: that is `overflow` here, which the API answers with an error (a deviation the README lists), so that a
+ * listing fails there instead of running on through the wrapped pages.
  *
  * @since 0.1.0
  * @internal
@@ -142,14 +145,23 @@ export const first = (limit: number): PageToken => ({ limit, page: 1 })
 export const slice = <A>(
   items: ReadonlyArray<A>,
   token: PageToken
-): { readonly items: ReadonlyArray<A>; readonly next: string | undefined } => {
+): { readonly items: ReadonlyArray<A>; readonly next: string | undefined } | "overflow" => {
   const start = ((token.page - 1) * token.limit) & 0xffff
   let stop = (token.page * token.limit) & 0xffff
   if (start >= items.length) return { items: [], next: undefined }
+  if (stop < start) return "overflow"
   let next: string | undefined
   if (stop > items.length) stop = items.length
   else next = encode({ limit: token.limit, page: (token.page + 1) & 0xffff })
-  // A stop that wrapped below the start makes Go's slice expression panic (fleet drops the connection); an empty page
-  // is the sane answer (a deviation the README lists).
-  return { items: stop < start ? [] : items.slice(start, stop), next }
+  return { items: items.slice(start, stop), next }
 }
+
+/**
+ * The local server's answer to a page that overflows fleet's 16-bit bounds (fleet itself panics and drops the
+ * connection).
+ *
+ * @since 0.2.0
+ * @internal
+ */
+export const overflowMessage = (token: PageToken): string =>
+  `page ${token.page} of ${token.limit} items ends past item 65,535: fleet computes page bounds in 16 bits and cannot list further`
