@@ -1,8 +1,7 @@
 /**
  * Figure 4: memory while streaming a large listing. Each measurement runs in a fresh child process
  * (`node --expose-gc bench/memory.ts COUNT [FLEET_URL [fleet|raw]]`; without a URL it starts its own server in another
- * process: a local fleet, or past the 65,535 units no fleet can list, `bench/serve.ts pager`) so that its RSS holds
- * nothing but one client. The idle RSS is taken after the client is built,
+ * process: `bench/serve.ts pager`, as no fleet can list 100,000 units) so that its RSS holds nothing but one client. The idle RSS is taken after the client is built,
  * has fetched one page and was garbage-collected; peaks are sampled every millisecond and at every page while
  * `listUnits()` (or the raw loop) streams and counts the whole listing, separately for its first and second half.
  * Target (issue 11): peak growth over idle <= 16 MiB, and the same at 10k and 100k units (and within a run), within
@@ -157,9 +156,8 @@ export const run = async (servers: ReadonlyArray<{ readonly count: number; reado
 
 if (import.meta.main) {
   const [units = "100000", url, side = "fleet"] = process.argv.slice(2)
-  // Without a URL, a server of COUNT units is started in another process, so that its memory is not ours: a local
-  // fleet, or past the 65,535 units fleet can list, the pager
-  const server = url === undefined ? await serve(Number(units) > 65_535 ? "pager" : "fleet", units) : undefined
+  // Without a URL, a server of COUNT units is started in another process, so that its memory is not ours
+  const server = url === undefined ? await serve("pager", units) : undefined
   try {
     const result = await child(Number(units), url ?? server!.url, side)
     process.stdout.write(`${JSON.stringify(result)}\n`)

@@ -1,9 +1,9 @@
 /**
  * A listing of any length in fleet's page format (`{"units": [...], "nextPageToken": "..."}`, pages of 100, a next
  * token whenever a page is full, so an exact multiple ends with an empty page, as in fleet), for the memory figure.
- * fleet's own tokens carry the page in 16 bits and its handler computes the page's bounds in 16 bits, so fleet (and
- * the local fleet, which answers as fleet does) cannot list more than 65,535 units; a client's memory while
- * streaming 100,000 does not depend on who sends them. Each page is serialised when asked for, so that the server
+ * fleet's handler computes a page's bounds in 16 bits, so fleet (and the local fleet, which answers as fleet does)
+ * cannot list past item 65,535 (65,500 units in pages of 100); a client's memory while streaming 100,000 does not
+ * depend on who sends them. Both counts of the figure come from here, so that they differ only in the count. Each page is serialised when asked for, so that the server
  * holds the units, not 100,000 units' worth of JSON.
  */
 import * as http from "node:http"

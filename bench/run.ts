@@ -124,11 +124,13 @@ try {
     [
       "memory",
       async () => {
-        // fleet lists at most 65,535 units (its page bounds are 16-bit): 100,000 come from the pager
+        // fleet lists at most 65,500 units in pages of 100 (its page bounds are 16-bit): both counts come from the
+        // pager, so that they differ only in the count
+        const small = await serve("pager", String(listed))
         const large = await serve("pager", "100000")
-        servers.push(large)
+        servers.push(small, large)
         return Memory.run([
-          { count: listed, url: fleet.url },
+          { count: listed, url: small.url },
           { count: 100_000, url: large.url }
         ])
       }

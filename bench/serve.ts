@@ -1,10 +1,9 @@
 /**
  * A server for the benchmarks, in its own process: `node bench/serve.ts fleet COUNT` serves a local fleet seeded with
  * COUNT units; `node bench/serve.ts static FLEET_URL [GETS]` records what the benchmarks ask of that fleet and replays
- * it from memory; `node bench/serve.ts pager COUNT` serves a listing of COUNT units in fleet's page format, with
- * tokens of its own. fleet computes a page's bounds in 16 bits (and the local fleet does as fleet does), so no
- * fleet lists more than 65,535 units; the pager is for the memory figure's 100,000. Either prints `{"url": ...}` on one line once it listens, and runs until killed or until its stdin
- * closes (its parent is gone).
+ * it from memory; `node bench/serve.ts pager COUNT` serves a listing of COUNT units in fleet's page format with
+ * tokens of its own (`bench/pager.ts`: no fleet lists past item 65,535). Either prints `{"url": ...}` on one line once
+ * it listens, and runs until killed or until its stdin closes (its parent is gone).
  */
 import type * as net from "node:net"
 import { Effect, Layer } from "effect"

@@ -318,6 +318,54 @@ describe("spans", () => {
       })
   )
 
+  it.live("over an HttpClient, createUnit's PUT and the GET that reads the unit back both nest under its span", () =>
+    Effect.gen(function* () {
+      const server = yield* FleetServer.make({ port: 0, seed: { machines } })
+      const { spans, tracer } = capture()
+      yield* Fleet.createUnit("a.service", sleeper("loaded")).pipe(
+        Effect.provide(
+          Fleet.layerHttpClient({ baseUrl: server.url, probe: false }).pipe(Layer.provide(FleetTransport.layerTcp()))
+        ),
+        Effect.withTracer(tracer)
+      )
+      const operation = spans.find((span) => span.name === "Fleet.createUnit")
+      const http = spans.filter((span) => span !== operation)
+      expect(http.length).toBe(2)
+      for (const span of http) expect(span.parent).toMatchObject({ _tag: "Some", value: operation })
+      // the span describes the PUT, not the GET after it
+      expect(Object.fromEntries(operation!.attributes)).toMatchObject({
+        "http.request.method": "PUT",
+        "http.response.status_code": 201
+      })
+    })
+  )
+
+  it.live("a retry schedule runs under the operation's span", () =>
+    Effect.gen(function* () {
+      let gets = 0
+      const server = yield* rawServer((_, socket) => {
+        gets++
+        socket.write(gets === 1 ? httpResponse(503, unavailable) : httpResponse(200, unitJson))
+      })
+      const { tracer } = capture()
+      const seen: Array<string> = []
+      const retry = Fleet.makeRetrySchedule({ base: "10 millis" }).pipe(
+        Schedule.tap(() =>
+          Effect.match(Effect.currentParentSpan, {
+            onFailure: () => seen.push("none"),
+            onSuccess: (span) => seen.push(span._tag === "Span" ? span.name : "external")
+          })
+        )
+      )
+      yield* Fleet.getUnit("a.service").pipe(
+        Effect.withSpan("caller"),
+        Effect.provide(Fleet.layer(server.url, { probe: false, retry })),
+        Effect.withTracer(tracer)
+      )
+      expect(seen).toEqual(["Fleet.getUnit"])
+    })
+  )
+
   it.live("a tracer whose span throws when the response is described is a defect of the call, not of undici", () =>
     Effect.gen(function* () {
       const server = yield* FleetServer.make({ port: 0, seed: { machines } })
@@ -330,15 +378,13 @@ describe("spans", () => {
           return span
         }
       })
-      const exit = yield* Fleet.getUnit("a.service").pipe(
-        Effect.provide(Fleet.layer(server.url, { probe: false })),
-        Effect.withTracer(failing),
-        Effect.exit
-      )
+      const [exit, missing] = yield* Effect.gen(function* () {
+        const exit = yield* Effect.exit(Effect.withTracer(Fleet.getUnit("a.service"), failing))
+        // the same client still works: its connection was not left half-read
+        return [exit, yield* Effect.flip(Fleet.getUnit("a.service"))] as const
+      }).pipe(Effect.provide(Fleet.layer(server.url, { probe: false, connections: 1 })))
       expect(String(exit)).toContain("tracer broke")
       expect(exit._tag === "Failure" && Cause.hasDies(exit.cause)).toBe(true)
-      // the client still works: the connection was not left half-read
-      const missing = yield* Effect.flip(Fleet.getUnit("a.service").pipe(Effect.provide(Fleet.layer(server.url))))
       expect(missing).toMatchObject({ _tag: "APIError", code: 404 })
     })
   )

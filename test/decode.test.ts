@@ -61,7 +61,9 @@ const agree = <S extends Schema.Top & { readonly DecodingServices: never }>(
   fast: (u: unknown) => S["Type"] | undefined,
   input: unknown
 ): boolean => {
-  const viaPipeline = Effect.runSync(Effect.result(Request.runDecoder(Request.decoder(schema, fast), input)))
+  const viaPipeline = Effect.runSync(
+    Effect.result(Effect.mapError(Request.decodeJson(Request.decoder(schema, fast), "GET /x", input), (e) => e.cause))
+  )
   const viaSchema = Effect.runSync(Effect.result(Schema.decodeUnknownEffect(schema)(input)))
   if (Result.isSuccess(viaSchema)) {
     expect(Result.isSuccess(viaPipeline)).toBe(true)

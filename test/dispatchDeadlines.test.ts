@@ -1,5 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Fleet from "../src/Fleet.ts"
 import * as Deadlines from "../src/internal/client/deadlines.ts"
+import { httpResponse, rawServer } from "./support/rawServer.ts"
 
 const sleep = (millis: number) => new Promise((resolve) => setTimeout(resolve, millis))
 
@@ -51,4 +55,79 @@ describe("the dispatcher's shared deadline timer", () => {
     await sleep(60)
     expect(fired).toBe(0)
   })
+
+  it("a deadline watched from inside a firing one is armed and fires in its turn", async () => {
+    const fired: Array<string> = []
+    Deadlines.watch(10, () => {
+      fired.push("first")
+      Deadlines.watch(20, () => fired.push("second"))
+    })
+    await sleep(20)
+    expect(fired).toEqual(["first"])
+    await sleep(40)
+    expect(fired).toEqual(["first", "second"])
+    expect(Deadlines.size()).toBe(0)
+  })
+
+  it("a firing deadline that throws keeps neither the others from firing nor the timer from re-arming", async () => {
+    const fired: Array<string> = []
+    const uncaught: Array<unknown> = []
+    const listeners = process.listeners("uncaughtException")
+    process.removeAllListeners("uncaughtException")
+    process.on("uncaughtException", (error) => uncaught.push(error))
+    try {
+      Deadlines.watch(10, () => {
+        throw new Error("boom")
+      })
+      Deadlines.watch(10, () => fired.push("sibling"))
+      Deadlines.watch(40, () => fired.push("later"))
+      await sleep(25)
+      expect(fired).toEqual(["sibling"])
+      expect(uncaught).toMatchObject([{ message: "boom" }])
+      await sleep(50)
+      expect(fired).toEqual(["sibling", "later"])
+      expect(Deadlines.size()).toBe(0)
+    } finally {
+      process.removeAllListeners("uncaughtException")
+      for (const listener of listeners) process.on("uncaughtException", listener)
+    }
+  })
+})
+
+describe("requests on the dispatcher leave no deadline behind", () => {
+  const unit = JSON.stringify({ name: "a.service", options: [] })
+
+  it.live("when answered, timed out, over maxResponseBytes, or interrupted", () =>
+    Effect.gen(function* () {
+      const answering = yield* rawServer((_, socket) => socket.write(httpResponse(200, unit)))
+      const silent = yield* rawServer(() => {})
+      const huge = yield* rawServer((_, socket) =>
+        socket.write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 10485760\r\n\r\n{")
+      )
+      const layer = (url: string, options: Fleet.LayerOptions = {}) => Fleet.layer(url, { probe: false, ...options })
+
+      expect((yield* Fleet.getUnit("a.service").pipe(Effect.provide(layer(answering.url)))).name).toBe("a.service")
+      expect(Deadlines.size()).toBe(0)
+
+      const timedOut = yield* Effect.flip(
+        Fleet.getUnit("a.service").pipe(Effect.provide(layer(silent.url, { timeout: "100 millis" })))
+      )
+      expect(timedOut).toMatchObject({ _tag: "TransportError", reason: "Timeout" })
+      expect(Deadlines.size()).toBe(0)
+
+      const tooLarge = yield* Effect.flip(
+        Fleet.getUnit("a.service").pipe(Effect.provide(layer(huge.url, { maxResponseBytes: 1024 })))
+      )
+      expect(tooLarge).toMatchObject({ _tag: "TransportError", reason: "MalformedResponse" })
+      expect(Deadlines.size()).toBe(0)
+
+      const fiber = yield* Effect.forkChild(
+        Fleet.getUnit("a.service").pipe(Effect.provide(layer(silent.url, { timeout: "1 hour" })))
+      )
+      yield* Effect.sleep("100 millis")
+      expect(Deadlines.size()).toBe(1)
+      yield* Fiber.interrupt(fiber)
+      expect(Deadlines.size()).toBe(0)
+    })
+  )
 })

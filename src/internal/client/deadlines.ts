@@ -30,14 +30,22 @@ function sweep(): void {
   armedAt = Number.POSITIVE_INFINITY
   const now = performance.now()
   let next = Number.POSITIVE_INFINITY
-  // A deadline added by a `fire` (none is today) is visited too, and counted for the next arming.
+  let thrown: { readonly error: unknown } | undefined
+  // A `fire` resumes its fiber, which runs on at once and may send (and `watch`) again: such a deadline may arm the
+  // timer itself, is visited by this loop, and counts for the arming below. A `fire` that throws does not keep the
+  // others from firing, nor the timer from being armed for what is left; the first error is thrown afterwards.
   for (const entry of pending) {
     if (entry.at <= now) {
       pending.delete(entry)
-      entry.fire()
+      try {
+        entry.fire()
+      } catch (error) {
+        thrown ??= { error }
+      }
     } else if (entry.at < next) next = entry.at
   }
   if (next < armedAt) arm(next)
+  if (thrown !== undefined) throw thrown.error
 }
 
 /**

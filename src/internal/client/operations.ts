@@ -5,7 +5,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import type * as Tracer from "effect/Tracer"
+import * as Tracer from "effect/Tracer"
 import { type APIError, type FleetError, type TransportError, ValueError } from "../../FleetError.ts"
 import { Machine, type MetadataOp, metadataPatchBody, validateMetadataOp } from "../../Machine.ts"
 import { type DesiredState, type FleetUnit, isDesiredState, Unit } from "../../Unit.ts"
@@ -27,7 +27,10 @@ const encodeName = (name: string): string => {
     : encoded
 }
 
-const emptyName = Effect.fail(new ValueError({ message: "unit name cannot be empty" }))
+const emptyName = () => Effect.fail(new ValueError({ message: "unit name cannot be empty" }))
+
+// a JavaScript caller can pass anything the types forbid
+const isMissing = (name: string | undefined): name is "" | undefined => name === undefined || name === ""
 
 const nameOf = (unit: Unit | string): string | undefined => (typeof unit === "string" ? unit : unit.name)
 
@@ -42,17 +45,24 @@ const statesPage = Request.pageDecoder("states", UnitState, Decode.unitState)
 const machinesPage = Request.pageDecoder("machines", Machine, Decode.machine)
 
 /**
- * An operation in its span, its attributes given when it starts. The span is handed to the requests that it
- * describes rather than made the current span: providing it to the fiber (`Effect.withSpan`) costs about as much as
- * the rest of a call, and nothing inside an operation runs code that would look for it (a transport that makes spans
- * of its own is given it as their parent). No stack trace is captured per call: a trace's operation name and
- * `url.path` say where it came from.
+ * An operation in its span, its attributes given when it starts, or in none when no tracing backend is installed.
+ *
+ * - With Effect's own `nativeTracer` (the default, which exports spans nowhere) a span of an operation could not be
+ *   seen by anyone: it is not made the current span, so nothing nests under it. It is not built at all, as Effect's
+ *   docs suggest (`Tracer.nativeTracer`); with any other tracer it always is.
+ * - The span is handed to the requests of the operation rather than provided to the fiber (`Effect.withSpan`), which
+ *   cost about as much as the rest of a call: a request it describes sets its attributes, a transport that makes
+ *   spans of its own (an `HttpClient`) makes them its children, and a retry schedule runs under it.
+ * - No stack trace is captured per call: a trace's operation name and `url.path` say where it came from.
  */
 const operation = <A, E>(
   name: string,
   attributes: Record<string, unknown> | undefined,
-  body: (span: Tracer.Span) => Effect.Effect<A, E>
-): Effect.Effect<A, E> => Effect.useSpan(name, { attributes }, body)
+  body: (span: Tracer.Span | undefined) => Effect.Effect<A, E>
+): Effect.Effect<A, E> =>
+  Effect.withFiber((fiber) =>
+    fiber.getRef(Tracer.Tracer) === Tracer.nativeTracer ? body(undefined) : Effect.useSpan(name, { attributes }, body)
+  )
 
 /**
  * The operations over one request pipeline.
@@ -63,27 +73,30 @@ const operation = <A, E>(
 export const make = (pipeline: Request.Pipeline): FleetService => {
   const unitPath = (name: string) => `/fleet/v1/units/${encodeName(name)}`
   // fleet always names the units it sends.
-  const fetchUnit = (name: string, span: Tracer.Span | undefined) =>
-    pipeline.json(unitDecoder, "GET", unitPath(name), { span }) as Effect.Effect<FleetUnit, APIError | TransportError>
+  const fetchUnit = (name: string, span: Tracer.Span | undefined, describes = true) =>
+    pipeline.json(unitDecoder, "GET", unitPath(name), { span, describes }) as Effect.Effect<
+      FleetUnit,
+      APIError | TransportError
+    >
 
   const getUnit = (name: string) =>
     operation(
       "Fleet.getUnit",
       { "fleet.unit": name },
-      (span): Effect.Effect<FleetUnit, FleetError> => (name === "" ? emptyName : fetchUnit(name, span))
+      (span): Effect.Effect<FleetUnit, FleetError> => (isMissing(name) ? emptyName() : fetchUnit(name, span))
     )
 
   // The unit as fleet holds it after a PUT is part of the operation, but not what its span describes.
-  const putThenGet = (name: string, body: unknown, span: Tracer.Span) =>
-    Effect.andThen(pipeline.request("PUT", unitPath(name), { body, span }), fetchUnit(name, undefined))
+  const putThenGet = (name: string, body: unknown, span: Tracer.Span | undefined) =>
+    Effect.andThen(pipeline.request("PUT", unitPath(name), { body, span }), fetchUnit(name, span, false))
 
   const createUnit = (name: string, unit: Unit) =>
     operation(
       "Fleet.createUnit",
       { "fleet.unit": name },
       (span): Effect.Effect<FleetUnit, FleetError> =>
-        name === ""
-          ? emptyName
+        isMissing(name)
+          ? emptyName()
           : putThenGet(
               name,
               {
@@ -100,8 +113,8 @@ export const make = (pipeline: Request.Pipeline): FleetService => {
       "Fleet.setUnitDesiredState",
       { "fleet.unit": name, "fleet.desiredState": state },
       (span): Effect.Effect<FleetUnit, FleetError> =>
-        name === undefined || name === ""
-          ? emptyName
+        isMissing(name)
+          ? emptyName()
           : isDesiredState(state)
             ? putThenGet(name, { desiredState: state }, span)
             : Effect.fail(new ValueError({ message: invalidStateMessage }))
@@ -114,8 +127,8 @@ export const make = (pipeline: Request.Pipeline): FleetService => {
       "Fleet.destroyUnit",
       { "fleet.unit": name },
       (span): Effect.Effect<void, FleetError> =>
-        name === undefined || name === ""
-          ? emptyName
+        isMissing(name)
+          ? emptyName()
           : Effect.asVoid(pipeline.request("DELETE", unitPath(name), { notFoundOnRetryIsSuccess: true, span }))
     )
   }

@@ -52,7 +52,9 @@ export const sendWith =
     const exchange = withDeadline(exchangeWith(client, maxResponseBytes, request), timeout, () => timedOut(timeout))
     // the HTTP client's own span (and its trace headers) under the operation's
     return Effect.matchEffect(
-      request.span === undefined ? exchange : Effect.withParentSpan(exchange, request.span),
+      request.span === undefined
+        ? exchange
+        : Effect.withParentSpan(exchange, request.span, { captureStackTrace: false }),
       outcome
     )
   }

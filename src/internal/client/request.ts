@@ -106,17 +106,6 @@ export const decoder = <S extends Schema.Top & { readonly DecodingServices: neve
 ): Decoder<S["Type"]> => ({ fast, slow: Schema.decodeUnknownEffect(schema) })
 
 /**
- * Runs a {@link Decoder}: the fast path's value, else the Schema's value or error.
- *
- * @since 0.2.0
- * @internal
- */
-export const runDecoder = <A>(decode: Decoder<A>, json: unknown): Effect.Effect<A, unknown> => {
-  const value = decode.fast(json)
-  return value === undefined ? decode.slow(json) : Effect.succeed(value)
-}
-
-/**
  * The {@link Decoder} of a listing's pages, to `Page` (no items and no token when fleet leaves them out).
  *
  * @since 0.2.0
@@ -149,7 +138,20 @@ const malformed = (label: string, cause: unknown) =>
     cause
   })
 
-// Synchronous up to the Schema: a well-formed body costs `JSON.parse`, the fast path and one `Effect.succeed`.
+/**
+ * Parsed JSON to a value, synchronously up to the Schema: the fast path's value, else the Schema's, whose error is a
+ * `MalformedResponse` naming `label`.
+ *
+ * @since 0.2.0
+ * @internal
+ */
+export const decodeJson = <A>(decode: Decoder<A>, label: string, json: unknown): Effect.Effect<A, TransportError> => {
+  const value = decode.fast(json)
+  if (value !== undefined) return Effect.succeed(value)
+  return Effect.mapError(decode.slow(json), (cause) => malformed(label, cause))
+}
+
+// A well-formed body costs `JSON.parse`, the fast path and one `Effect.succeed`.
 const decodeBody = <A>(decode: Decoder<A>, label: string, response: Incoming): Effect.Effect<A, TransportError> => {
   const text = textOf(response)
   let json: unknown
@@ -164,9 +166,7 @@ const decodeBody = <A>(decode: Decoder<A>, label: string, response: Incoming): E
       })
     )
   }
-  const value = decode.fast(json)
-  if (value !== undefined) return Effect.succeed(value)
-  return Effect.mapError(decode.slow(json), (cause) => malformed(label, cause))
+  return decodeJson(decode, label, json)
 }
 
 /**
@@ -189,11 +189,15 @@ export interface RequestOptions {
   /** DELETE under retry: a 404 after an attempt that may have reached fleet means that attempt did the work. */
   readonly notFoundOnRetryIsSuccess?: boolean
   /**
-   * The operation's span, which this request describes: its method, path, status and retries are set on it. Absent
-   * for a request that is not what its operation's span describes (`createUnit`'s GET of the unit it PUT, the
-   * discovery probe while a layer is built).
+   * The span of the operation the request is part of (absent when no tracing backend would see it, and for the
+   * discovery probe): the parent of the spans a transport makes, and of the retry schedule.
    */
   readonly span?: Tracer.Span | undefined
+  /**
+   * `false` for a request that is part of the operation but not what its span describes (`createUnit`'s GET of the
+   * unit it PUT); otherwise its method, path, retries and status are set on `span`.
+   */
+  readonly describes?: boolean | undefined
 }
 
 /**
@@ -285,9 +289,10 @@ const describe = (
 }
 
 /**
- * The request pipeline over a transport's `Send`. Each attempt is one `Send` and one `matchEffect` whose handlers
- * describe the span, judge the status and read the body synchronously: an operation costs few fiber steps, which
- * matters as much in a fresh process (less for the JIT to compile) as in a warm one.
+ * The request pipeline over a transport's `Send`. Each attempt is one `Send` whose outcome handlers describe the
+ * span, judge the status and read the body synchronously (on the dispatcher, where undici reports the end): an
+ * operation costs few fiber steps, which matters as much in a fresh process (less for the JIT to compile) as in a
+ * warm one.
  *
  * @since 0.2.0
  * @internal
@@ -312,13 +317,14 @@ export const makePipeline = (send: Send, options: PipelineOptions): Pipeline => 
       body: request.body === undefined ? undefined : JSON.stringify(request.body),
       span: request.span
     }
+    const span = request.describes === false ? undefined : request.span
     return send(outgoing, timeout, {
       onFailure: ({ cause, detail, reason }) => {
-        describe(request.span, method, path, retries, undefined)
+        describe(span, method, path, retries, undefined)
         return Effect.fail(new TransportError({ reason, message: `${method} ${path}: ${detail}`, cause }))
       },
       onSuccess: (response): Effect.Effect<A, APIError | TransportError> => {
-        describe(request.span, method, path, retries, response.status)
+        describe(span, method, path, retries, response.status)
         if (response.status < 300) return read(response)
         if (response.status === 404 && mayHaveLanded && request.notFoundOnRetryIsSuccess === true) {
           return read(noContent)
@@ -336,7 +342,7 @@ export const makePipeline = (send: Send, options: PipelineOptions): Pipeline => 
     read: (response: Incoming) => Effect.Effect<A, TransportError>
   ): Effect.Effect<A, APIError | TransportError> => {
     if (retry === undefined) return attempt(method, path, request, read, 0, false)
-    return Effect.suspend(() => {
+    const retrying = Effect.suspend(() => {
       let retries = -1
       let mayHaveLanded = false
       return Effect.suspend(() => attempt(method, path, request, read, ++retries, mayHaveLanded)).pipe(
@@ -348,6 +354,10 @@ export const makePipeline = (send: Send, options: PipelineOptions): Pipeline => 
         Effect.retry({ schedule: retry, while: isTransient })
       )
     })
+    // the schedule is the caller's code: what it logs or traces belongs under the operation
+    return request.span === undefined
+      ? retrying
+      : Effect.withParentSpan(retrying, request.span, { captureStackTrace: false })
   }
 
   const json = <A>(decode: Decoder<A>, method: Method, path: string, request: RequestOptions = {}) =>
