@@ -168,7 +168,11 @@ export const make = (
 ): Effect.Effect<FleetService, ValueError, HttpClient.HttpClient> =>
   Effect.flatMap(settingsOf(options), (settings) =>
     Effect.map(overHttpClient, (sendFor) =>
-      Fleet.of(Operations.make(Request.makePipeline(sendFor(settings.maxResponseBytes), settings)))
+      Fleet.of(
+        Operations.make(
+          Request.makePipeline(sendFor(settings.maxResponseBytes), { ...settings, transportTraces: true })
+        )
+      )
     )
   )
 
@@ -214,14 +218,15 @@ export const layerHttpClient = (
           message: `Invalid fleet base URL ${redactUrl(options.baseUrl)}: credentials in the URL are not supported`
         })
       }
-      return yield* connected(options, yield* overHttpClient)
+      return yield* connected(options, yield* overHttpClient, true)
     })
   )
 
 /** The client over a transport's `Send`, after the probe unless `probe: false`. */
 const connected = (
   options: ClientOptions & { readonly baseUrl: string; readonly endpoint?: string },
-  sendFor: (maxResponseBytes: number) => Send.Send
+  sendFor: (maxResponseBytes: number) => Send.Send,
+  transportTraces: boolean
 ): Effect.Effect<FleetService, ValueError> =>
   Effect.gen(function* () {
     const settings = yield* settingsOf(options)
@@ -229,7 +234,7 @@ const connected = (
     if (options.probe !== false) {
       yield* checkEndpoint(send, settings.baseUrl, options.endpoint ?? options.baseUrl, settings.timeout)
     }
-    return Fleet.of(Operations.make(Request.makePipeline(send, settings)))
+    return Fleet.of(Operations.make(Request.makePipeline(send, { ...settings, transportTraces })))
   })
 
 /**
@@ -257,7 +262,7 @@ export const layer = (endpoint: string, options: LayerOptions = {}): Layer.Layer
       Layer.effect(
         Fleet,
         Effect.flatMap(Effect.service(Connect.Transport), (transport) =>
-          connected({ ...options, baseUrl: parsed.baseUrl, endpoint }, transport.send)
+          connected({ ...options, baseUrl: parsed.baseUrl, endpoint }, transport.send, false)
         )
       ).pipe(Layer.provide(Connect.transport(parsed, options)))
     )

@@ -45,24 +45,31 @@ const statesPage = Request.pageDecoder("states", UnitState, Decode.unitState)
 const machinesPage = Request.pageDecoder("machines", Machine, Decode.machine)
 
 /**
- * An operation in its span, its attributes given when it starts, or in none when no tracing backend is installed.
+ * An operation in its span, its attributes given when it starts, or in none when nothing could see it.
  *
- * - With Effect's own `nativeTracer` (the default, which exports spans nowhere) a span of an operation could not be
- *   seen by anyone: it is not made the current span, so nothing nests under it. It is not built at all, as Effect's
- *   docs suggest (`Tracer.nativeTracer`); with any other tracer it always is.
+ * - With Effect's own `nativeTracer` (the default, which exports spans nowhere), the span of an operation on the
+ *   dispatcher without a retry schedule could not be seen by anyone: it is not made the current span, so nothing
+ *   nests under it. It is not built at all then, as Effect's docs suggest (`Tracer.nativeTracer`). It is built with
+ *   any other tracer, and always over an `HttpClient` (whose own spans, and the trace headers it sends, hang under
+ *   it) or with a retry schedule (the caller's code, which runs under it).
  * - The span is handed to the requests of the operation rather than provided to the fiber (`Effect.withSpan`), which
  *   cost about as much as the rest of a call: a request it describes sets its attributes, a transport that makes
- *   spans of its own (an `HttpClient`) makes them its children, and a retry schedule runs under it.
+ *   spans of its own makes them its children, and a retry schedule runs under it.
  * - No stack trace is captured per call: a trace's operation name and `url.path` say where it came from.
  */
 const operation = <A, E>(
+  pipeline: Request.Pipeline,
   name: string,
   attributes: Record<string, unknown> | undefined,
   body: (span: Tracer.Span | undefined) => Effect.Effect<A, E>
 ): Effect.Effect<A, E> =>
-  Effect.withFiber((fiber) =>
-    fiber.getRef(Tracer.Tracer) === Tracer.nativeTracer ? body(undefined) : Effect.useSpan(name, { attributes }, body)
-  )
+  pipeline.spanReachesCode
+    ? Effect.useSpan(name, { attributes }, body)
+    : Effect.withFiber((fiber) =>
+        fiber.getRef(Tracer.Tracer) === Tracer.nativeTracer
+          ? body(undefined)
+          : Effect.useSpan(name, { attributes }, body)
+      )
 
 /**
  * The operations over one request pipeline.
@@ -81,6 +88,7 @@ export const make = (pipeline: Request.Pipeline): FleetService => {
 
   const getUnit = (name: string) =>
     operation(
+      pipeline,
       "Fleet.getUnit",
       { "fleet.unit": name },
       (span): Effect.Effect<FleetUnit, FleetError> => (isMissing(name) ? emptyName() : fetchUnit(name, span))
@@ -92,6 +100,7 @@ export const make = (pipeline: Request.Pipeline): FleetService => {
 
   const createUnit = (name: string, unit: Unit) =>
     operation(
+      pipeline,
       "Fleet.createUnit",
       { "fleet.unit": name },
       (span): Effect.Effect<FleetUnit, FleetError> =>
@@ -110,6 +119,7 @@ export const make = (pipeline: Request.Pipeline): FleetService => {
   const setUnitDesiredState = (unit: Unit | string, state: DesiredState | (string & {})) => {
     const name = nameOf(unit)
     return operation(
+      pipeline,
       "Fleet.setUnitDesiredState",
       { "fleet.unit": name, "fleet.desiredState": state },
       (span): Effect.Effect<FleetUnit, FleetError> =>
@@ -124,6 +134,7 @@ export const make = (pipeline: Request.Pipeline): FleetService => {
   const destroyUnit = (unit: Unit | string) => {
     const name = nameOf(unit)
     return operation(
+      pipeline,
       "Fleet.destroyUnit",
       { "fleet.unit": name },
       (span): Effect.Effect<void, FleetError> =>
@@ -135,6 +146,7 @@ export const make = (pipeline: Request.Pipeline): FleetService => {
 
   const listUnitsPage = (pageToken?: string) =>
     operation(
+      pipeline,
       "Fleet.listUnitsPage",
       undefined,
       (span) =>
@@ -145,24 +157,29 @@ export const make = (pipeline: Request.Pipeline): FleetService => {
     )
 
   const listUnitStatesPage = (filter?: UnitStateFilter & { readonly pageToken?: string | undefined }) =>
-    operation("Fleet.listUnitStatesPage", undefined, (span) =>
+    operation(pipeline, "Fleet.listUnitStatesPage", undefined, (span) =>
       pipeline.page(statesPage, "/fleet/v1/state", stateParams(filter), filter?.pageToken, span)
     )
 
   const listMachinesPage = (pageToken?: string) =>
-    operation("Fleet.listMachinesPage", undefined, (span) =>
+    operation(pipeline, "Fleet.listMachinesPage", undefined, (span) =>
       pipeline.page(machinesPage, "/fleet/v1/machines", {}, pageToken, span)
     )
 
   const patchMachineMetadata = (ops: ReadonlyArray<MetadataOp>): Effect.Effect<void, FleetError> =>
-    operation("Fleet.patchMachineMetadata", { "fleet.ops": ops.length }, (span): Effect.Effect<void, FleetError> => {
-      for (const op of ops) {
-        const invalid = validateMetadataOp(op)
-        if (invalid !== undefined) return Effect.fail(new ValueError({ message: invalid }))
+    operation(
+      pipeline,
+      "Fleet.patchMachineMetadata",
+      { "fleet.ops": ops.length },
+      (span): Effect.Effect<void, FleetError> => {
+        for (const op of ops) {
+          const invalid = validateMetadataOp(op)
+          if (invalid !== undefined) return Effect.fail(new ValueError({ message: invalid }))
+        }
+        if (ops.length === 0) return Effect.void
+        return Effect.asVoid(pipeline.request("PATCH", "/fleet/v1/machines", { body: metadataPatchBody(ops), span }))
       }
-      if (ops.length === 0) return Effect.void
-      return Effect.asVoid(pipeline.request("PATCH", "/fleet/v1/machines", { body: metadataPatchBody(ops), span }))
-    })
+    )
 
   return {
     baseUrl: pipeline.baseUrl,

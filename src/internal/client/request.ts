@@ -210,6 +210,8 @@ export interface PipelineOptions {
   readonly baseUrl: string
   readonly timeout: Duration.Duration
   readonly retry: Schedule.Schedule<unknown, FleetError> | undefined
+  /** The transport makes spans of its own (an `HttpClient`, which also sends their trace headers). */
+  readonly transportTraces?: boolean | undefined
 }
 
 /**
@@ -220,6 +222,11 @@ export interface PipelineOptions {
  */
 export interface Pipeline {
   readonly baseUrl: string
+  /**
+   * Whether an operation's span can be seen even without a tracing backend: the transport's own spans (and the trace
+   * headers it sends) or a retry schedule's code run under it.
+   */
+  readonly spanReachesCode: boolean
   /** One request, its status judged, retried on the schedule while transient. */
   readonly request: (
     method: Method,
@@ -365,6 +372,7 @@ export const makePipeline = (send: Send, options: PipelineOptions): Pipeline => 
 
   return {
     baseUrl,
+    spanReachesCode: options.transportTraces === true || retry !== undefined,
     request: (method, path, request = {}) => run(method, path, request, Effect.succeed),
     read: (method, path, read, request = {}) => run(method, path, request, read),
     json,
