@@ -3,10 +3,11 @@
 //
 //   node bench/peer-adapter.mjs SERVER_URL WORKLOAD
 //
-// and prints one JSON line {"client":"effect-fleet","workload","seconds","items", ...extras}; extras: cpu_seconds
-// (process.cpuUsage over the timed region, all threads), import_seconds (loading effect-fleet and the Effect modules
-// it is used with, the way a user's program does: deep imports, `effect-fleet/Fleet` through the package's exports),
-// construct_seconds (`first`: building the layer, discovery probe included).
+// and prints one JSON line {"client":"effect-fleet","workload","seconds","items", ...extras} (the client is
+// "effect-fleet-traced" with EFFECT_FLEET_TRACED=1: a tracer installed, see bench/peers/effect-fleet-traced.sh);
+// extras: cpu_seconds (process.cpuUsage over the timed region, all threads), import_seconds (loading effect-fleet
+// and the Effect modules it is used with, the way a user's program does: deep imports, `effect-fleet/Fleet` through
+// the package's exports), construct_seconds (`first`: building the layer, discovery probe included).
 //
 // Workloads (the timed region is exactly what "seconds" covers):
 //   list       layer built first (untimed: new pool + discovery probe), then Stream.runCollect(Fleet.listUnits())
@@ -17,15 +18,26 @@
 //   get-warm   like get, but the same gets run once untimed first in the same process
 import { readFileSync } from "node:fs"
 
+const traced = process.env.EFFECT_FLEET_TRACED === "1"
 const tImport = performance.now()
-const [Effect, ManagedRuntime, Option, Stream, Fleet] = await Promise.all([
+const [Effect, ManagedRuntime, Option, Stream, Fleet, Layer, Tracer] = await Promise.all([
   import("effect/Effect"),
   import("effect/ManagedRuntime"),
   import("effect/Option"),
   import("effect/Stream"),
-  import("effect-fleet/Fleet")
+  import("effect-fleet/Fleet"),
+  traced ? import("effect/Layer") : undefined,
+  traced ? import("effect/Tracer") : undefined
 ])
 const importSeconds = (performance.now() - tImport) / 1000
+// EFFECT_FLEET_TRACED=1 (bench/peers/effect-fleet-traced.sh): a tracer that builds native spans and keeps none
+const withTracer = (layer) =>
+  traced
+    ? Layer.merge(
+        layer,
+        Layer.succeed(Tracer.Tracer)(Tracer.make({ span: (options) => new Tracer.NativeSpan(options) }))
+      )
+    : layer
 
 const [serverUrl, workload] = process.argv.slice(2)
 
@@ -52,12 +64,12 @@ const timed = async (out, fn) => {
 
 /** A runtime holding a built `Fleet.layer`: the pool is open and the discovery probe answered. */
 const built = async () => {
-  const runtime = ManagedRuntime.make(Fleet.layer(serverUrl))
+  const runtime = ManagedRuntime.make(withTracer(Fleet.layer(serverUrl)))
   await runtime.context()
   return runtime
 }
 
-const out = { client: "effect-fleet", workload }
+const out = { client: traced ? "effect-fleet-traced" : "effect-fleet", workload }
 if (workload === "list" || workload === "list-warm") {
   const runtime = await built()
   if (workload === "list-warm") await doList(runtime)

@@ -2,7 +2,8 @@
  * Issue 11's targets against one run of the peer harness: `npx node bench/peerTargets.ts OUTDIR` reads the harness's
  * `OUTDIR/results.jsonl` and prints, for every figure the harness measures, each client's ratio to raw undici (the
  * median of the client over the median of undici, measured rounds only, as the harness's own summary divides) and
- * whether effect-fleet meets the target. `npm run bench:peers` runs it after the harness.
+ * whether effect-fleet meets the target (and, for comparison, effect-fleet with a tracer installed:
+ * `effect-fleet-traced`). `npm run bench:peers` runs it after the harness.
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -118,15 +119,16 @@ const rows = figures.map((figure) => {
     show(ratio("fleetctl", figure)),
     show(fleet),
     `<= ${figure.target}x`,
-    verdict
+    verdict,
+    show(ratio("effect-fleet-traced", figure))
   ]
 })
 
 const lines = [
   `Issue 11's targets in ${outDir}: ratio to raw undici (median over median, measured rounds), effect-fleet's verdict.`,
   "",
-  "| figure | python-fleet | fleetctl | effect-fleet | target | effect-fleet verdict |",
-  "|---|---:|---:|---:|---|---|",
+  "| figure | python-fleet | fleetctl | effect-fleet | target | effect-fleet verdict | effect-fleet, a tracer installed |",
+  "|---|---:|---:|---:|---|---|---:|",
   ...rows.map((row) => `| ${row.join(" | ")} |`)
 ]
 process.stdout.write(`${lines.join("\n")}\n`)

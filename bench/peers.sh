@@ -39,7 +39,7 @@ elif ! "$PERF_PYTHON" -c 'import googleapiclient, httplib2, paramiko' 2>/dev/nul
   fi
 fi
 if [[ $pyfleet == 0 && -z ${PERF_CLIENTS:-} ]]; then
-  export PERF_CLIENTS="curl fleetctl undici effect-fleet"
+  export PERF_CLIENTS="curl fleetctl undici effect-fleet effect-fleet-traced"
 fi
 
 log "building dist/ (npm run build)"
